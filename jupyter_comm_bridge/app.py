@@ -1,0 +1,72 @@
+"""The server extension: configuration, the relay registry, and the wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Float, Int
+
+from .handler import URL_PATTERN, BridgeWebsocketHandler
+from .page import EXTENSION_NAME, page_connection_class
+from .registry import RelayRegistry
+
+KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+
+
+def static_dir() -> Path:
+    """The browser client: packaged under ``static/``, or ``js/`` in a source checkout."""
+    packaged = Path(__file__).parent / "static"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "js"
+
+
+class CommBridgeApp(ExtensionApp):
+    """A comm-only websocket per kernel, for JavaScript in notebook outputs."""
+
+    name = EXTENSION_NAME
+    load_other_extensions = True
+
+    claim_window = Float(
+        5.0,
+        config=True,
+        help="""Seconds during which a comm the kernel opens for a target no bridge client
+        has registered yet stays claimable: its messages are kept, and the page's automatic
+        comm_close is held back. 0 turns this off.""",
+    )
+    pending_limit = Int(
+        32 * 1024 * 1024,
+        config=True,
+        help="Bytes of messages kept per kernel for comms not claimed yet (oldest dropped first).",
+    )
+    connect_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds the relay waits for a kernel's iopub to answer when it first connects.",
+    )
+    page_nodelay = Bool(
+        True,
+        config=True,
+        help="""Set TCP_NODELAY on the page's own kernel websocket too, so small comm and
+        status frames are not delayed by Nagle's algorithm.""",
+    )
+
+    registry: RelayRegistry
+
+    def initialize_settings(self) -> None:
+        self.registry = RelayRegistry(self.serverapp.kernel_manager, self, self.log)
+        base = self.settings["kernel_websocket_connection_class"]
+        self.settings["kernel_websocket_connection_class"] = page_connection_class(base)
+        self.serverapp.event_logger.add_listener(
+            schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
+        )
+
+    def initialize_handlers(self) -> None:
+        self.handlers.append((URL_PATTERN, BridgeWebsocketHandler, {"registry": self.registry}))
+
+    async def _on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        if data.get("action") == "shutdown" and data.get("status") == "success":
+            self.registry.kernel_gone(str(data.get("kernel_id")), "the kernel was shut down")
+
+    async def stop_extension(self) -> None:
+        self.registry.close_all("the server is stopping")

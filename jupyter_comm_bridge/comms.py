@@ -1,0 +1,196 @@
+"""Who may see which comm: the routing table of one kernel, without I/O.
+
+A comm belongs either to the bridge client that opened it, or (opened by the
+kernel) to every client that had registered its ``target_name`` when it opened.
+A kernel-opened comm whose target nobody has registered yet is *pending* for a
+short window: its messages are kept, and the page's automatic ``comm_close`` is
+held back, so a client that registers the target a moment later still gets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .wire import WireMessage
+
+ClientId = str
+
+
+@dataclass(slots=True)
+class CommRecord:
+    comm_id: str
+    target_name: str
+    #: The client that opened the comm, or None when the kernel opened it.
+    opened_by: ClientId | None
+    clients: set[ClientId]
+
+
+@dataclass(slots=True)
+class PendingComm:
+    comm_id: str
+    target_name: str
+    deadline: float
+    messages: list[WireMessage] = field(default_factory=list)
+    size: int = 0
+    closed: bool = False
+    #: Forwarders of page ``comm_close`` messages held back for this comm.
+    held: list[Callable[[], None]] = field(default_factory=list)
+
+
+def message_size(msg: WireMessage) -> int:
+    return sum(len(part) for part in msg.parts)
+
+
+class CommTable:
+    """The comms and registered targets of one kernel."""
+
+    def __init__(self, pending_limit: int) -> None:
+        self.targets: dict[str, set[ClientId]] = {}
+        self.comms: dict[str, CommRecord] = {}
+        self.pending: dict[str, PendingComm] = {}
+        self.pending_limit = pending_limit
+        self._pending_size = 0
+
+    # --- what clients do -------------------------------------------------
+
+    def register(self, client: ClientId, target_name: str) -> list[PendingComm]:
+        """Register a target for a client; returns the pending comms it claims."""
+        self.targets.setdefault(target_name, set()).add(client)
+        claimed = [p for p in self.pending.values() if p.target_name == target_name]
+        for pending in claimed:
+            self._drop_pending(pending.comm_id)
+            if not pending.closed:
+                self.comms[pending.comm_id] = CommRecord(
+                    pending.comm_id, target_name, None, {client}
+                )
+        return claimed
+
+    def unregister(self, client: ClientId, target_name: str) -> None:
+        clients = self.targets.get(target_name)
+        if clients is not None:
+            clients.discard(client)
+            if not clients:
+                del self.targets[target_name]
+
+    def open_from_client(self, client: ClientId, comm_id: str, target_name: str) -> bool:
+        """Record a comm a client opens; False when the comm_id is taken."""
+        if comm_id in self.comms or comm_id in self.pending:
+            return False
+        self.comms[comm_id] = CommRecord(comm_id, target_name, client, {client})
+        return True
+
+    def may_use(self, client: ClientId, comm_id: str) -> bool:
+        record = self.comms.get(comm_id)
+        return record is not None and client in record.clients
+
+    def close_from_client(self, client: ClientId, comm_id: str) -> set[ClientId]:
+        """Forget a comm a client closes; returns the other clients that shared it."""
+        record = self.comms.pop(comm_id, None)
+        return set() if record is None else record.clients - {client}
+
+    def drop_client(self, client: ClientId) -> list[str]:
+        """Forget a client; returns the comms nobody is left to use, to close in the kernel."""
+        for target_name in [t for t, c in self.targets.items() if client in c]:
+            self.unregister(client, target_name)
+        orphans = []
+        for comm_id, record in list(self.comms.items()):
+            record.clients.discard(client)
+            if not record.clients:
+                del self.comms[comm_id]
+                orphans.append(comm_id)
+        return orphans
+
+    def visible(self, client: ClientId, comm_id: str, target_name: str) -> bool:
+        """May this client see (and from now on use) a comm listed by ``comm_info_reply``?
+
+        Kernel-opened comms of a registered target are adopted, including ones
+        opened before the bridge saw them.
+        """
+        record = self.comms.get(comm_id)
+        if record is None:
+            if client not in self.targets.get(target_name, ()) or comm_id in self.pending:
+                return False
+            self.comms[comm_id] = CommRecord(comm_id, target_name, None, {client})
+            return True
+        if client in record.clients:
+            return True
+        if record.opened_by is None and client in self.targets.get(record.target_name, ()):
+            record.clients.add(client)
+            return True
+        return False
+
+    # --- what the kernel does --------------------------------------------
+
+    def from_kernel(
+        self, msg: WireMessage, comm_id: str, target_name: str | None, now: float, window: float
+    ) -> set[ClientId]:
+        """Route a comm message from the kernel; returns the clients that get it.
+
+        Messages of pending comms are kept (returned set is empty).
+        """
+        if msg.msg_type == "comm_open":
+            clients = set(self.targets.get(target_name or "", ()))
+            if clients:
+                self.comms[comm_id] = CommRecord(comm_id, target_name or "", None, clients)
+            elif window > 0 and comm_id not in self.pending:
+                self.pending[comm_id] = PendingComm(comm_id, target_name or "", now + window)
+                self._keep(self.pending[comm_id], msg)
+            return clients
+        record = self.comms.get(comm_id)
+        if record is not None:
+            if msg.msg_type == "comm_close":
+                del self.comms[comm_id]
+            return set(record.clients)
+        pending = self.pending.get(comm_id)
+        if pending is not None and not pending.closed:
+            pending.closed = msg.msg_type == "comm_close"
+            self._keep(pending, msg)
+        return set()
+
+    def hides_from_page(self, msg: WireMessage, comm_id: str, target_name: str | None) -> bool:
+        """Is this kernel message bridge traffic the page must not see?"""
+        if msg.msg_type == "comm_open":
+            return bool(self.targets.get(target_name or ""))
+        return comm_id in self.comms
+
+    # --- pending comms ---------------------------------------------------
+
+    def hold_page_close(self, comm_id: str, forward: Callable[[], None]) -> bool:
+        """Hold back a page's comm_close of a pending comm; False if not pending."""
+        pending = self.pending.get(comm_id)
+        if pending is None:
+            return False
+        pending.held.append(forward)
+        return True
+
+    def expire(self, now: float) -> list[PendingComm]:
+        """Pending comms whose window has passed; their held closes should go on."""
+        expired = [p for p in self.pending.values() if p.deadline <= now]
+        for pending in expired:
+            self._drop_pending(pending.comm_id)
+        return expired
+
+    def next_deadline(self) -> float | None:
+        return min((p.deadline for p in self.pending.values()), default=None)
+
+    def _keep(self, pending: PendingComm, msg: WireMessage) -> None:
+        size = message_size(msg)
+        pending.messages.append(msg)
+        pending.size += size
+        self._pending_size += size
+
+    def _drop_pending(self, comm_id: str) -> PendingComm | None:
+        pending = self.pending.pop(comm_id, None)
+        if pending is not None:
+            self._pending_size -= pending.size
+        return pending
+
+    def over_limit(self) -> list[PendingComm]:
+        """Evict the oldest pending comms until their kept messages fit the limit."""
+        evicted = []
+        for comm_id in list(self.pending):
+            if self._pending_size <= self.pending_limit:
+                break
+            evicted.append(self._drop_pending(comm_id))
+        return [p for p in evicted if p is not None]

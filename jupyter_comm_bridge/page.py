@@ -1,0 +1,121 @@
+"""The wrapper of the page's own kernel connection (``api/kernels/{id}/channels``).
+
+JupyterLab 4 and Notebook 7 answer a kernel-opened comm of a target they don't
+know with ``comm_close``, which kills comms meant for bridge clients. The
+wrapper, a subclass of whatever ``kernel_websocket_connection_class`` the
+server is configured with, keeps bridge traffic away from the page and the
+page's automatic closes away from the kernel. Everything else passes through
+untouched; a message is only looked at past its header when the header says it
+is a comm or display message.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import TYPE_CHECKING, Any
+
+from . import wire
+from .relay import COMM_TYPES
+from .wire import MalformedMessage, WireMessage
+
+if TYPE_CHECKING:
+    from .app import CommBridgeApp
+
+EXTENSION_NAME = "jupyter_comm_bridge"
+DELIM = b"<IDS|MSG>"
+#: Cheap tests on the raw header bytes, before any parsing.
+_HEADER_HINTS = (b'"comm_', b'display_data"', b'"execute_result"')
+
+
+def page_connection_class(base: type) -> type:
+    """A subclass of ``base`` (the server's kernel connection class) wired to the bridge."""
+    name = f"CommBridge{base.__name__}"
+    return type(name, (PageConnectionMixin, base), {"__module__": __name__})
+
+
+class PageConnectionMixin:
+    """Mixed in before the server's kernel websocket connection class."""
+
+    websocket_handler: Any
+    kernel_id: str
+    subprotocol: str | None
+    log: Any
+
+    @property
+    def _bridge(self) -> CommBridgeApp | None:
+        return self.websocket_handler.settings.get(EXTENSION_NAME)
+
+    def connect(self) -> Any:
+        bridge = self._bridge
+        if bridge is not None and bridge.page_nodelay:
+            # The page's connection pays the same Nagle/delayed-ACK cost as the bridge would.
+            self.websocket_handler.set_nodelay(True)
+        return super().connect()  # type: ignore[misc]
+
+    def handle_outgoing_message(self, stream: Any, outgoing_msg: list[bytes]) -> None:
+        bridge = self._bridge
+        if bridge is not None:
+            channel = stream if isinstance(stream, str) else getattr(stream, "channel", "")
+            try:
+                outgoing_msg = to_page(bridge, self.kernel_id, channel, outgoing_msg)
+            except Exception:
+                self.log.exception("comm-bridge: error inspecting a message to the page")
+            if outgoing_msg is None:
+                return
+        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+
+    def handle_incoming_message(self, incoming_msg: wire.Frame) -> None:
+        bridge = self._bridge
+        forward = functools.partial(super().handle_incoming_message, incoming_msg)  # type: ignore[misc]
+        if bridge is not None and _may_be_comm_close(incoming_msg):
+            try:
+                if held_from_kernel(bridge, self.kernel_id, incoming_msg, self.subprotocol, forward):
+                    return
+            except Exception:
+                self.log.exception("comm-bridge: error inspecting a message from the page")
+        forward()
+
+
+def to_page(
+    bridge: CommBridgeApp, kernel_id: str, channel: str, msg_list: list[bytes]
+) -> list[bytes] | None:
+    """The message the page gets instead of ``msg_list``, or None for none."""
+    if channel != "iopub":
+        return msg_list
+    idx = msg_list.index(DELIM)
+    raw_header = msg_list[idx + 2]
+    if not any(hint in raw_header for hint in _HEADER_HINTS):
+        return msg_list
+    header = json.loads(raw_header)
+    msg_type = header.get("msg_type") if isinstance(header, dict) else None
+    if msg_type in COMM_TYPES:
+        relay = bridge.registry.get(kernel_id)
+        if relay is not None and relay.from_page(WireMessage(channel, msg_list[idx + 2 :], header)):
+            return None
+    return msg_list
+
+
+def _may_be_comm_close(frame: wire.Frame) -> bool:
+    return ("comm_close" if isinstance(frame, str) else b"comm_close") in frame  # type: ignore[operator]
+
+
+def held_from_kernel(
+    bridge: CommBridgeApp,
+    kernel_id: str,
+    frame: wire.Frame,
+    subprotocol: str | None,
+    forward: Any,
+) -> bool:
+    """A ``comm_close`` from the page: True when the bridge keeps it from the kernel."""
+    relay = bridge.registry.get(kernel_id)
+    if relay is None:
+        return False
+    try:
+        msg = wire.from_client(frame, subprotocol or "", relay.session.pack, relay.unpack)
+    except MalformedMessage:
+        return False
+    if msg.msg_type != "comm_close":
+        return False
+    comm_id = msg.comm_id(relay.unpack)
+    return comm_id is not None and relay.page_comm_close(comm_id, forward)

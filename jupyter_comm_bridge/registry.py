@@ -1,0 +1,48 @@
+"""The extension's registry of kernel relays: one per kernel, found by kernel id."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .relay import KernelRelay, RelaySettings
+
+
+class RelayRegistry:
+    """Creates a relay the first time a kernel is used through the bridge.
+
+    A relay's connection to its kernel lives while it has clients; the relay
+    itself (its comm table) lives until the kernel goes, so that comms the
+    kernel opens just before a client registers their target can be claimed.
+    """
+
+    def __init__(self, kernel_manager: Any, settings: RelaySettings, log: logging.Logger) -> None:
+        self.kernel_manager = kernel_manager
+        self.settings = settings
+        self.log = log
+        self.relays: dict[str, KernelRelay] = {}
+
+    def get(self, kernel_id: str) -> KernelRelay | None:
+        return self.relays.get(kernel_id)
+
+    def relay(self, kernel_id: str) -> KernelRelay:
+        """The relay of a running kernel, created on first use (KeyError if unknown)."""
+        relay = self.relays.get(kernel_id)
+        if relay is None:
+            kernel = self.kernel_manager.get_kernel(kernel_id)
+            relay = KernelRelay(kernel_id, kernel, self.settings, self._allowed_types, self.log)
+            self.relays[kernel_id] = relay
+        return relay
+
+    def _allowed_types(self) -> list[str]:
+        return list(getattr(self.kernel_manager, "allowed_message_types", []) or [])
+
+    def kernel_gone(self, kernel_id: str, reason: str) -> None:
+        relay = self.relays.pop(kernel_id, None)
+        if relay is not None:
+            self.log.info("comm-bridge: kernel %s gone (%s)", kernel_id, reason)
+            relay.close(reason)
+
+    def close_all(self, reason: str) -> None:
+        for kernel_id in list(self.relays):
+            self.kernel_gone(kernel_id, reason)

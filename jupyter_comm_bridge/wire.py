@@ -1,0 +1,304 @@
+"""The kernel websocket wire formats, as pure functions.
+
+A message travels through the bridge as a :class:`WireMessage`: its channel
+and its ZMQ-style parts ``[header, parent_header, metadata, content, *buffers]``
+(the first four packed as JSON bytes). That is what the kernel's sockets speak
+and what the ``v1.kernel.websocket.jupyter.org`` protocol carries, so messages
+pass between kernel and v1 clients without being re-encoded. Only the small
+header is always parsed; the content is parsed on demand.
+
+The encoders and decoders of both websocket protocols are jupyter_server's
+(``connection.base``); this module checks untrusted frames before handing them
+over, because those helpers assume well-formed input.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from jupyter_client.jsonutil import json_default
+from jupyter_client.session import Session
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    deserialize_msg_from_ws_v1,
+    serialize_binary_message,
+    serialize_msg_to_ws_v1,
+)
+
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+#: The subprotocol name we use for "no subprotocol": the legacy JSON protocol.
+LEGACY_PROTOCOL = ""
+
+Unpack = Callable[[bytes], Any]
+Pack = Callable[[Any], bytes]
+Frame = str | bytes
+
+
+class Header(TypedDict, total=False):
+    msg_id: str
+    msg_type: str
+    session: str
+    username: str
+    date: str
+    version: str
+    subshell_id: str
+
+
+class CommContent(TypedDict, total=False):
+    comm_id: str
+    target_name: str
+    target_module: str | None
+    data: dict[str, Any]
+
+
+class MalformedMessage(ValueError):
+    """A frame that is not a valid message; the text says why, for the client."""
+
+    def __init__(self, reason: str, header: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        #: The header, when it could be read, so the error can name its parent.
+        self.header = header
+
+
+@dataclass(slots=True, eq=False)
+class WireMessage:
+    """One Jupyter message as channel + parts, with lazily parsed fields."""
+
+    channel: str
+    parts: list[Any]
+    header: dict[str, Any]
+    _content: dict[str, Any] | None = field(default=None, repr=False)
+    _parent: dict[str, Any] | None = field(default=None, repr=False)
+    #: Encoded frames per protocol, so a message sent to many clients is encoded once.
+    _encoded: dict[str, tuple[Frame, bool]] = field(default_factory=dict, repr=False)
+
+    @property
+    def msg_type(self) -> str:
+        return str(self.header.get("msg_type", ""))
+
+    @property
+    def msg_id(self) -> str:
+        return str(self.header.get("msg_id", ""))
+
+    @property
+    def buffers(self) -> list[Any]:
+        return self.parts[4:]
+
+    def content(self, unpack: Unpack = json.loads) -> dict[str, Any]:
+        if self._content is None:
+            value = unpack(self.parts[3])
+            self._content = value if isinstance(value, dict) else {}
+        return self._content
+
+    def parent_header(self, unpack: Unpack = json.loads) -> dict[str, Any]:
+        if self._parent is None:
+            value = unpack(self.parts[1])
+            self._parent = value if isinstance(value, dict) else {}
+        return self._parent
+
+    def comm_id(self, unpack: Unpack = json.loads) -> str | None:
+        comm_id = self.content(unpack).get("comm_id")
+        return comm_id if isinstance(comm_id, str) else None
+
+
+# --- from the kernel ---------------------------------------------------------
+
+
+def split_zmq(msg_list: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """Split a raw ZMQ message into routing identities and message parts.
+
+    The parts start after the signature: ``[header, parent, metadata, content, *buffers]``.
+    """
+    idx = msg_list.index(b"<IDS|MSG>")
+    return msg_list[:idx], msg_list[idx + 2 :]
+
+
+def from_kernel(channel: str, msg_list: list[bytes], unpack: Unpack) -> WireMessage:
+    """A message received from a kernel socket (already authenticated by ZMQ)."""
+    _, parts = split_zmq(msg_list)
+    if len(parts) < 4:
+        raise MalformedMessage("kernel message has fewer than 4 parts")
+    header = unpack(parts[0])
+    if not isinstance(header, dict):
+        raise MalformedMessage("kernel message header is not an object")
+    return WireMessage(channel, parts, header)
+
+
+def build_message(
+    session: Session,
+    channel: str,
+    msg_type: str,
+    content: dict[str, Any],
+    parent_header: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> WireMessage:
+    """A message the bridge itself creates (replies, errors, synthesized closes)."""
+    msg = session.msg(msg_type, content=content, parent=parent_header or {}, metadata=metadata)
+    header = msg["header"]
+    parts = [
+        session.pack(header),
+        session.pack(msg["parent_header"]),
+        session.pack(msg["metadata"]),
+        session.pack(content),
+    ]
+    wire = WireMessage(channel, parts, json.loads(parts[0]))
+    wire._content = content
+    return wire
+
+
+def with_content(msg: WireMessage, content: dict[str, Any], pack: Pack) -> WireMessage:
+    """The same message (header, parent, metadata, buffers) with new content."""
+    parts = [*msg.parts[:3], pack(content), *msg.parts[4:]]
+    changed = WireMessage(msg.channel, parts, msg.header)
+    changed._content = content
+    return changed
+
+
+# --- to a websocket client ---------------------------------------------------
+
+
+def to_client(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, bool]:
+    """Encode a message for a websocket client; returns (frame, is_binary)."""
+    encoded = msg._encoded.get(protocol)
+    if encoded is None:
+        encoded = msg._encoded[protocol] = _encode(msg, protocol, unpack)
+    return encoded
+
+
+def _encode(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, bool]:
+    if protocol == V1_PROTOCOL:
+        return serialize_msg_to_ws_v1(msg.parts, msg.channel), True
+    as_dict = {
+        "channel": msg.channel,
+        "header": msg.header,
+        "parent_header": msg.parent_header(unpack),
+        "metadata": unpack(msg.parts[2]),
+        "content": msg.content(unpack),
+        "buffers": msg.buffers,
+    }
+    if msg.buffers:
+        return serialize_binary_message(as_dict), True
+    del as_dict["buffers"]
+    return json.dumps(as_dict, default=json_default, ensure_ascii=False), False
+
+
+# --- from a websocket client -------------------------------------------------
+
+
+def from_client(frame: Frame, protocol: str, pack: Pack, unpack: Unpack) -> WireMessage:
+    """Decode and check one frame from an untrusted client.
+
+    Raises :class:`MalformedMessage` with a reason fit to send back.
+    """
+    if protocol == V1_PROTOCOL:
+        if not isinstance(frame, bytes):
+            raise MalformedMessage("the v1 protocol takes binary frames only")
+        check_v1_frame(frame)
+        channel, parts = deserialize_msg_from_ws_v1(frame)
+        if len(parts) < 4:
+            raise MalformedMessage("a v1 frame needs header, parent_header, metadata and content")
+        header = _load_object(parts[0], "header", unpack)
+        _check_header(header)
+        wire = WireMessage(channel, parts, header)
+        wire._parent = _load_object(parts[1], "parent_header", unpack, header)
+        _load_object(parts[2], "metadata", unpack, header)
+        wire._content = _load_object(parts[3], "content", unpack, header)
+        return wire
+    if isinstance(frame, bytes):
+        check_legacy_binary_frame(frame)
+        try:
+            msg = deserialize_binary_message(frame)
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError) as e:
+            raise MalformedMessage(f"binary frame: invalid JSON part ({e!r})") from None
+        buffers = msg.get("buffers", [])
+    else:
+        try:
+            msg = json.loads(frame)
+        except ValueError as e:
+            raise MalformedMessage(f"text frame is not JSON ({e})") from None
+        buffers = []
+    return _from_legacy_dict(msg, buffers, pack)
+
+
+def _from_legacy_dict(msg: Any, buffers: list[bytes], pack: Pack) -> WireMessage:
+    if not isinstance(msg, dict):
+        raise MalformedMessage("a message must be a JSON object")
+    header = msg.get("header")
+    if not isinstance(header, dict):
+        raise MalformedMessage("message has no header object")
+    _check_header(header)
+    channel = msg.get("channel", "shell")
+    if not isinstance(channel, str):
+        raise MalformedMessage("channel must be a string", header)
+    sections = {}
+    for name in ("parent_header", "metadata", "content"):
+        value = msg.get(name, {})
+        if not isinstance(value, dict):
+            raise MalformedMessage(f"{name} must be an object", header)
+        sections[name] = value
+    try:
+        parts = [pack(header), *(pack(sections[k]) for k in ("parent_header", "metadata", "content"))]
+    except (TypeError, ValueError) as e:
+        raise MalformedMessage(f"message is not JSON-serializable ({e})", header) from None
+    wire = WireMessage(channel, parts + list(buffers), header)
+    wire._parent = sections["parent_header"]
+    wire._content = sections["content"]
+    return wire
+
+
+def _load_object(
+    part: bytes, name: str, unpack: Unpack, header: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    try:
+        value = unpack(part)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise MalformedMessage(f"{name} is not valid JSON ({e})", header) from None
+    if not isinstance(value, dict):
+        raise MalformedMessage(f"{name} must be a JSON object", header)
+    return value
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    for key in ("msg_type", "msg_id"):
+        if not isinstance(header.get(key), str) or not header[key]:
+            raise MalformedMessage(f"header.{key} must be a non-empty string")
+
+
+def check_v1_frame(frame: bytes) -> None:
+    """Check the offset table of a v1 frame: count, order and bounds."""
+    if len(frame) < 8:
+        raise MalformedMessage("v1 frame is shorter than its offset count")
+    count = int.from_bytes(frame[:8], "little")
+    table_end = 8 * (count + 1)
+    # channel + 4 JSON parts need 6 offsets (start of each, end of the last)
+    if count < 6 or table_end > len(frame):
+        raise MalformedMessage(f"v1 frame: bad offset count {count}")
+    offsets = [int.from_bytes(frame[8 * i : 8 * (i + 1)], "little") for i in range(1, count + 1)]
+    _check_offsets(offsets, table_end, len(frame), "v1")
+
+
+def check_legacy_binary_frame(frame: bytes) -> None:
+    """Check the offset table of a legacy binary frame: count, order and bounds."""
+    if len(frame) < 4:
+        raise MalformedMessage("binary frame is shorter than its buffer count")
+    (count,) = struct.unpack("!I", frame[:4])
+    table_end = 4 * (count + 1)
+    if count < 1 or table_end > len(frame):
+        raise MalformedMessage(f"binary frame: bad buffer count {count}")
+    offsets = list(struct.unpack("!" + "I" * count, frame[4:table_end]))
+    _check_offsets(offsets + [len(frame)], table_end, len(frame), "binary")
+
+
+def _check_offsets(offsets: list[int], start: int, end: int, kind: str) -> None:
+    if offsets[0] != start:
+        raise MalformedMessage(f"{kind} frame: first offset {offsets[0]} should be {start}")
+    for offset in offsets:
+        if offset > end:
+            raise MalformedMessage(f"{kind} frame: offset {offset} is past the end ({end})")
+    for a, b in zip(offsets, offsets[1:], strict=False):
+        if b < a:
+            raise MalformedMessage(f"{kind} frame: offsets overlap ({a} > {b})")

@@ -1,0 +1,79 @@
+"""Fixtures: a real Jupyter server with the extension, real ipykernel kernels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from traitlets.config import Config
+
+from kernelws import Bridge, Page
+
+ECHO_TARGET = '''
+from comm import get_comm_manager
+received = []
+def _echo_target(comm, open_msg):
+    received.append(["open", comm.comm_id, open_msg["content"]["data"], len(open_msg["buffers"])])
+    @comm.on_msg
+    def _echo(msg):
+        buffers = [bytes(b) for b in msg["buffers"]]
+        received.append(["msg", comm.comm_id, msg["content"]["data"], [len(b) for b in buffers]])
+        comm.send(msg["content"]["data"], buffers=buffers)
+    @comm.on_close
+    def _closed(msg):
+        received.append(["close", comm.comm_id])
+get_comm_manager().register_target("echo", _echo_target)
+'''
+
+
+@pytest.fixture
+def jp_server_config() -> Config:
+    return Config({"ServerApp": {"jpserver_extensions": {"jupyter_comm_bridge": True}}})
+
+
+@pytest.fixture
+def kernel_id(jp_fetch: Any, jp_asyncio_loop: Any) -> Iterator[str]:
+    """A running ipykernel, started through the kernels API."""
+
+    async def start() -> str:
+        r = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
+        return json.loads(r.body)["id"]
+
+    kid = jp_asyncio_loop.run_until_complete(start())
+    yield kid
+
+
+@pytest.fixture
+def bridge(jp_ws_fetch: Any, kernel_id: str) -> Callable[..., Awaitable[Bridge]]:
+    """Connect a bridge client to the kernel: ``await bridge(protocol="v1")``."""
+
+    async def connect(protocol: str = "v1", kid: str | None = None, **kw: Any) -> Bridge:
+        path = ("comm-bridge", "kernels", kid or kernel_id, "channels")
+        return await Bridge.connect(jp_ws_fetch, *path, protocol=protocol, **kw)
+
+    return connect
+
+
+@pytest.fixture
+def page(jp_ws_fetch: Any, kernel_id: str) -> Callable[..., Awaitable[Page]]:
+    """Connect a JupyterLab-like page to the kernel's own channels."""
+
+    async def connect(protocol: str = "v1", kid: str | None = None, **kw: Any) -> Page:
+        path = ("api", "kernels", kid or kernel_id, "channels")
+        return await Page.connect(jp_ws_fetch, *path, protocol=protocol, **kw)
+
+    return connect
+
+
+@pytest.fixture
+def echo_kernel(page: Callable[..., Awaitable[Page]]) -> Callable[..., Awaitable[Page]]:
+    """A page whose kernel has an ``echo`` comm target that records what it got."""
+
+    async def setup(protocol: str = "v1") -> Page:
+        p = await page(protocol)
+        await p.execute(ECHO_TARGET)
+        return p
+
+    return setup

@@ -1,0 +1,109 @@
+"""Real Jupyter servers started from the command line, as a user starts them.
+
+They use the installed package and the config that ``pip install`` wrote, with
+a private HOME and runtime dir so nothing else on the machine leaks in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+STARTUP_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    app: str
+    root: Path
+    base_url: str = "/"
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    port: int = field(default_factory=free_port)
+    extra_args: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / f"{self.app}-{self.port}.log"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+        home = self.root / "home"
+        home.mkdir(exist_ok=True)
+        env.update(HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
+        return env
+
+    def start(self) -> Server:
+        notebooks = self.root / "notebooks"
+        notebooks.mkdir(exist_ok=True)
+        args = [
+            sys.executable, "-m", "jupyter", self.app, "--no-browser", "--ip=127.0.0.1",
+            f"--port={self.port}", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.base_url={self.base_url}", f"--ServerApp.root_dir={notebooks}",
+            "--ServerApp.port_retries=0", *self.extra_args,
+        ]
+        if os.geteuid() == 0:
+            args.append("--allow-root")
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=self.env())
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter {self.app} exited:\n{self.log_path.read_text()}")
+            try:
+                self.api("GET", "api/status")
+                return self
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)  # polling a process that has no readiness event
+        raise RuntimeError(f"jupyter {self.app} did not start:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", f"token {self.token}")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            text = r.read()
+        return json.loads(text) if text else None
+
+    def start_kernel(self, name: str = "python3") -> str:
+        return str(self.api("POST", "api/kernels", {"name": name})["id"])
+
+    def ws_fetch(self, *path: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+                 **kw: Any) -> Any:
+        """Like pytest-jupyter's ``jp_ws_fetch``, for this server."""
+        query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
+        url = f"ws://127.0.0.1:{self.port}{self.base_url}{'/'.join(path)}?{query}"
+        all_headers = {"Authorization": f"token {self.token}", **(headers or {})}
+        return websocket_connect(HTTPRequest(url, headers=all_headers), **kw)
