@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int
+from traitlets import Bool, Float, Int, default
 
 from .handler import URL_PATTERN, BridgeWebsocketHandler
+from .injection import Injector
 from .page import EXTENSION_NAME, page_connection_class
 from .registry import RelayRegistry
 
@@ -52,9 +53,15 @@ class CommBridgeApp(ExtensionApp):
     )
 
     registry: RelayRegistry
+    injector: Injector
+
+    @default("static_paths")
+    def _default_static_paths(self) -> list[str]:
+        return [str(static_dir())]
 
     def initialize_settings(self) -> None:
         self.registry = RelayRegistry(self.serverapp.kernel_manager, self, self.log)
+        self.injector = Injector.from_static(static_dir())
         base = self.settings["kernel_websocket_connection_class"]
         self.settings["kernel_websocket_connection_class"] = page_connection_class(base)
         self.serverapp.event_logger.add_listener(

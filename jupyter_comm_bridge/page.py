@@ -12,10 +12,12 @@ is a comm or display message.
 from __future__ import annotations
 
 import functools
-import json
 from typing import TYPE_CHECKING, Any
 
+from jupyter_client.session import Session
+
 from . import wire
+from .injection import DISPLAY_TYPES
 from .relay import COMM_TYPES
 from .wire import MalformedMessage, WireMessage
 
@@ -58,7 +60,7 @@ class PageConnectionMixin:
         if bridge is not None:
             channel = stream if isinstance(stream, str) else getattr(stream, "channel", "")
             try:
-                outgoing_msg = to_page(bridge, self.kernel_id, channel, outgoing_msg)
+                outgoing_msg = to_page(bridge, self.kernel_id, channel, outgoing_msg, self.session)
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message to the page")
             if outgoing_msg is None:
@@ -67,18 +69,18 @@ class PageConnectionMixin:
 
     def handle_incoming_message(self, incoming_msg: wire.Frame) -> None:
         bridge = self._bridge
-        forward = functools.partial(super().handle_incoming_message, incoming_msg)  # type: ignore[misc]
         if bridge is not None and _may_be_comm_close(incoming_msg):
+            forward = functools.partial(super().handle_incoming_message, incoming_msg)  # type: ignore[misc]
             try:
                 if held_from_kernel(bridge, self.kernel_id, incoming_msg, self.subprotocol, forward):
                     return
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message from the page")
-        forward()
+        super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
 
 
 def to_page(
-    bridge: CommBridgeApp, kernel_id: str, channel: str, msg_list: list[bytes]
+    bridge: CommBridgeApp, kernel_id: str, channel: str, msg_list: list[bytes], session: Session
 ) -> list[bytes] | None:
     """The message the page gets instead of ``msg_list``, or None for none."""
     if channel != "iopub":
@@ -87,13 +89,24 @@ def to_page(
     raw_header = msg_list[idx + 2]
     if not any(hint in raw_header for hint in _HEADER_HINTS):
         return msg_list
-    header = json.loads(raw_header)
+    header = session.unpack(raw_header)
     msg_type = header.get("msg_type") if isinstance(header, dict) else None
     if msg_type in COMM_TYPES:
         relay = bridge.registry.get(kernel_id)
         if relay is not None and relay.from_page(WireMessage(channel, msg_list[idx + 2 :], header)):
             return None
+    elif msg_type in DISPLAY_TYPES and b"pycomm" in msg_list[idx + 5]:
+        content = bridge.injector.inject(kernel_id, session.unpack(msg_list[idx + 5]))
+        if content is not None:
+            bridge.registry.relay(kernel_id)  # the bridge is in use here: keep new comms claimable
+            return _with_content(msg_list, idx, session.pack(content), session)
     return msg_list
+
+
+def _with_content(msg_list: list[bytes], idx: int, content: bytes, session: Session) -> list[bytes]:
+    """The same ZMQ message with new content, signed again (the page's session checks it)."""
+    parts = [*msg_list[idx + 2 : idx + 5], content, *msg_list[idx + 6 :]]
+    return [*msg_list[: idx + 1], session.sign(parts[:4]), *parts]
 
 
 def _may_be_comm_close(frame: wire.Frame) -> bool:

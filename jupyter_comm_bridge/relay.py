@@ -33,6 +33,9 @@ BRIDGE_CHANNEL = "bridge"
 SEEN_LIMIT = 4096
 #: How long after the relay's iopub is live the page's copies are still merged in.
 PAGE_FEED_GRACE = 2.0
+#: Websocket close codes; clients do not reconnect after these.
+CLOSE_REPLACED = 4000
+CLOSE_KERNEL_GONE = 4004
 #: Requests remembered for routing their replies.
 REQUESTS_LIMIT = 4096
 
@@ -103,7 +106,7 @@ class KernelRelay:
         if stale is not None and stale is not client:
             self.log.warning("comm-bridge: replacing stale connection %s", client.client_id)
             self.detach(stale)
-            stale.close_bridge(4000, "replaced by a new connection with the same session_id")
+            stale.close_bridge(CLOSE_REPLACED, "replaced by a new connection with the same session_id")
         self.clients[client.client_id] = client
         try:
             await self.connect()
@@ -143,7 +146,7 @@ class KernelRelay:
     def close(self, reason: str) -> None:
         """The kernel is gone: close every client with ``reason``."""
         for client in list(self.clients.values()):
-            client.close_bridge(1011, reason)
+            client.close_bridge(CLOSE_KERNEL_GONE, reason)
         self.clients.clear()
         self._disconnect_upstream()
         for pending in self.table.expire(float("inf")):

@@ -10,22 +10,7 @@ import pytest
 from traitlets.config import Config
 
 from kernelws import Bridge, Page
-
-ECHO_TARGET = '''
-from comm import get_comm_manager
-received = []
-def _echo_target(comm, open_msg):
-    received.append(["open", comm.comm_id, open_msg["content"]["data"], len(open_msg["buffers"])])
-    @comm.on_msg
-    def _echo(msg):
-        buffers = [bytes(b) for b in msg["buffers"]]
-        received.append(["msg", comm.comm_id, msg["content"]["data"], [len(b) for b in buffers]])
-        comm.send(msg["content"]["data"], buffers=buffers)
-    @comm.on_close
-    def _closed(msg):
-        received.append(["close", comm.comm_id])
-get_comm_manager().register_target("echo", _echo_target)
-'''
+from snippets import ECHO_TARGET
 
 
 @pytest.fixture

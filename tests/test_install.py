@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ECHO_TARGET
+from snippets import ECHO_TARGET
 from kernelws import Bridge, Page
 from servers import Server
 

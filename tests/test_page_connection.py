@@ -6,6 +6,7 @@ import json
 import socket
 
 import pytest
+from jupyter_client.session import Session
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from traitlets.config import Config
 
@@ -134,8 +135,9 @@ def test_messages_the_bridge_does_not_need_are_passed_by_identity(jp_serverapp):
 
     header = json.dumps({"msg_type": "stream", "msg_id": "1"}).encode()
     msg_list = [b"topic", b"<IDS|MSG>", b"sig", header, b"{}", b"{}", b'{"name": "comm_"}']
-    assert to_page(bridge_app(jp_serverapp), "k", "iopub", msg_list) is msg_list
-    assert to_page(bridge_app(jp_serverapp), "k", "shell", msg_list) is msg_list
+    session = Session()
+    assert to_page(bridge_app(jp_serverapp), "k", "iopub", msg_list, session) is msg_list
+    assert to_page(bridge_app(jp_serverapp), "k", "shell", msg_list, session) is msg_list
 
 
 async def test_bridge_session_id_never_replaces_the_page(bridge, page):
@@ -182,5 +184,5 @@ async def test_one_relay_per_kernel_torn_down_with_its_clients(bridge, kernel_id
     c = await bridge()
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     code, reason = await c.closed
-    assert "shut down" in reason
+    assert code == 4004 and "shut down" in reason
     assert registry.get(kernel_id) is None

@@ -1,0 +1,183 @@
+// The bootstrap runs in a fake page (node:vm) whose dynamic import is replaced
+// by a function: node's vm cannot import() without an experimental flag.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import vm from "node:vm";
+
+import * as pycomm from "../pycomm.js";
+import { FakeSocket } from "./fake.js";
+
+const template = readFileSync(new URL("../bootstrap.js", import.meta.url), "utf8");
+
+class FakeElement {
+  constructor(parent = null) {
+    this.parent = parent;
+    this.attributes = new Map();
+  }
+  setAttribute(name, value) {
+    this.attributes.set(name, String(value));
+  }
+  getAttribute(name) {
+    return this.attributes.get(name) ?? null;
+  }
+  closest(selector) {
+    const name = selector.replace(/^\[|\]$/g, "");
+    for (let el = this; el; el = el.parent) if (el.attributes.has(name)) return el;
+    return null;
+  }
+  get parentElement() {
+    return this.parent;
+  }
+}
+
+function makePage({ configJson, bodyData = {}, href = "http://127.0.0.1:8888/user/al/lab" } = {}) {
+  const imports = [];
+  const errors = [];
+  const page = {
+    imports,
+    errors,
+    document: {
+      currentScript: null,
+      body: { dataset: bodyData },
+      getElementById: (id) => (id === "jupyter-config-data" && configJson ? { textContent: configJson } : null),
+    },
+    location: { href },
+    crypto: globalThis.crypto,
+    URL,
+    Promise,
+    Object,
+    String,
+    Boolean,
+    Error,
+    JSON,
+    Uint8Array,
+    console: { error: (...a) => errors.push(a.join(" ")), warn: () => {} },
+    WebSocket: FakeSocket,
+    __import: (url) => {
+      imports.push(url);
+      return page.importResult ?? Promise.resolve(pycomm);
+    },
+  };
+  page.window = page;
+  vm.createContext(page);
+  return page;
+}
+
+/** Run the bootstrap as an output's first script, inside `output`. */
+function run(page, kernelId, output = null, element = "null") {
+  const code = template
+    .replace("__PYCOMM_ARGS__", `${JSON.stringify(kernelId)}, "v123", ${element}`)
+    .replace("import(src.href)", "__import(src.href)");
+  page.document.currentScript = output ? new FakeElement(output) : null;
+  vm.runInContext(code, page);
+  page.document.currentScript = null;
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+test("defines window.pycomm at once and loads the client once, from the base URL", async () => {
+  const page = makePage({ configJson: JSON.stringify({ baseUrl: "/user/al/", wsUrl: "", token: "t" }) });
+  const output = new FakeElement();
+  run(page, "k1", output);
+  assert.equal(typeof page.pycomm.new_comm, "function");
+  assert.equal(page.pycomm.status, "connecting");
+  assert.equal(output.getAttribute("data-pycomm-kernel"), "k1");
+  run(page, "k2", new FakeElement());
+  assert.deepEqual(page.imports, ["http://127.0.0.1:8888/user/al/static/jupyter_comm_bridge/pycomm.js?v=v123"]);
+  assert.deepEqual({ ...page.__pycomm_boot.config }, { baseUrl: "/user/al/", wsUrl: "", token: "t" });
+});
+
+test("classic pages: base URL from <body data-base-url>", () => {
+  const page = makePage({ bodyData: { baseUrl: "/classic/", wsUrl: "ws://x/" } });
+  run(page, "k1");
+  assert.match(page.imports[0], /^http:\/\/127\.0\.0\.1:8888\/classic\/static\//);
+  assert.deepEqual({ ...page.__pycomm_boot.config }, { baseUrl: "/classic/", wsUrl: "ws://x/", token: "" });
+});
+
+test("calls made before the client loads are replayed in order, comms keep their ids", async () => {
+  FakeSocket.instances.length = 0;
+  const page = makePage({ configJson: "{}" });
+  let release;
+  page.importResult = new Promise((resolve) => (release = () => resolve(pycomm)));
+  const output = new FakeElement();
+  run(page, "k1", output);
+  page.document.currentScript = new FakeElement(output); // the output's own script runs next
+  const comm = page.pycomm.new_comm("t", { foo: 6 });
+  comm.on_msg(() => {});
+  comm.send({ foo: 7 });
+  page.pycomm.register_target("kt", () => {});
+  const info = page.pycomm.comm_info();
+  const ready = page.pycomm.ready;
+  page.document.currentScript = null;
+  assert.match(comm.comm_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(comm.closed, false);
+  release();
+  await tick();
+  const socket = FakeSocket.last();
+  assert.match(socket.url, /\/comm-bridge\/kernels\/k1\/channels\?session_id=/);
+  socket.open();
+  await ready;
+  const sent = socket.sent.map((m) => [m.header.msg_type, m.content.comm_id ?? m.content.target_name]);
+  assert.deepEqual(sent.slice(0, 4), [
+    ["register_target_request", "kt"],
+    ["comm_open", comm.comm_id],
+    ["comm_msg", comm.comm_id],
+    ["comm_info_request", undefined],
+  ]);
+  socket.receive({
+    channel: "shell",
+    header: { msg_id: "r", msg_type: "comm_info_reply" },
+    parent_header: socket.sent[3].header,
+    metadata: {},
+    content: { comms: {} },
+    buffers: [],
+  });
+  assert.deepEqual(await info, {});
+  comm.send("after load"); // the handed-out comm now forwards to the real one
+  assert.equal(socket.sent.at(-1).content.data, "after load");
+});
+
+test("each output's scripts and event handlers talk to their own kernel", async () => {
+  FakeSocket.instances.length = 0;
+  const page = makePage({ configJson: "{}" });
+  const a = new FakeElement();
+  const b = new FakeElement();
+  run(page, "ka", a);
+  run(page, "kb", b);
+  await tick();
+  // a script running inside output a
+  page.document.currentScript = new FakeElement(a);
+  page.pycomm.send("t", 1);
+  page.document.currentScript = null;
+  // a click handler in output a, after output b rendered
+  page.event = { target: new FakeElement(new FakeElement(a)) };
+  page.pycomm.send("t", 2);
+  page.event = undefined;
+  // no script, no event (a timer, say): the last output rendered
+  page.pycomm.send("t", 3);
+  assert.equal(page.pycomm.kernel("ka").kernel_id, "ka");
+  const urls = FakeSocket.instances.map((s) => s.url.match(/kernels\/(\w+)\//)[1]);
+  assert.deepEqual(urls, ["ka", "kb"]);
+  for (const s of FakeSocket.instances) s.open();
+  const [sa, sb] = FakeSocket.instances;
+  const data = (s) => s.sent.filter((m) => m.header.msg_type === "comm_msg").map((m) => m.content.data);
+  assert.deepEqual(data(sa), [1, 2]);
+  assert.deepEqual(data(sb), [3]);
+});
+
+test("JavaScript outputs bind through `element` (a jQuery object in the classic Notebook)", () => {
+  const page = makePage({ configJson: "{}" });
+  const el = new FakeElement();
+  page.jqueryElement = { jquery: "3", 0: el };
+  run(page, "kj", null, "jqueryElement");
+  assert.equal(el.getAttribute("data-pycomm-kernel"), "kj");
+});
+
+test("a client that cannot load makes ready reject, with a console message", async () => {
+  const page = makePage({ configJson: "{}" });
+  page.importResult = Promise.reject(new Error("404"));
+  run(page, "k1");
+  await assert.rejects(page.pycomm.ready, /did not load/);
+  assert.match(page.errors[0], /could not load the client/);
+});

@@ -1,0 +1,81 @@
+// Test doubles: a fake WebSocket that speaks the v1 frames of pycomm.js, and
+// helpers to build the messages a bridge would send.
+import { decode, encode, KernelClient } from "../pycomm.js";
+
+export class FakeSocket {
+  /** @type {FakeSocket[]} */
+  static instances = [];
+
+  constructor(url, protocols) {
+    this.url = url;
+    this.protocols = protocols;
+    this.readyState = 0;
+    /** @type {any[]} decoded messages the client sent */
+    this.sent = [];
+    FakeSocket.instances.push(this);
+  }
+
+  send(frame) {
+    if (this.readyState !== 1) throw new Error("send on a socket that is not open");
+    this.sent.push(decode(frame));
+  }
+
+  open() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  receive(msg) {
+    this.onmessage?.({ data: encode(msg) });
+  }
+
+  close(code = 1006, reason = "") {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+
+  static last() {
+    return FakeSocket.instances[FakeSocket.instances.length - 1];
+  }
+}
+
+let counter = 0;
+
+/** A message as the bridge sends it. */
+export function fromKernel(channel, msg_type, content, { parent = {}, buffers = [], metadata = {} } = {}) {
+  return {
+    channel,
+    header: { msg_id: `k${++counter}`, msg_type, session: "kernel", username: "", date: "", version: "5.3" },
+    parent_header: parent,
+    metadata,
+    content,
+    buffers,
+  };
+}
+
+/** A recording console. */
+export function recorder() {
+  const lines = { error: [], warn: [], info: [] };
+  return {
+    lines,
+    error: (...a) => lines.error.push(a.map(String).join(" ")),
+    warn: (...a) => lines.warn.push(a.map(String).join(" ")),
+    info: (...a) => lines.info.push(a.map(String).join(" ")),
+  };
+}
+
+/** A client on a fake socket; `timers` collects scheduled reconnects instead of running them. */
+export function makeClient({ fetchStatus = 200, config = {}, href = "http://127.0.0.1:8888/lab" } = {}) {
+  const log = recorder();
+  const timers = [];
+  const client = new KernelClient("k-1", {
+    config: { baseUrl: "/", wsUrl: "", token: "tok", ...config },
+    WebSocket: FakeSocket,
+    location: { href },
+    fetch: async () => ({ status: fetchStatus, ok: fetchStatus === 200 }),
+    console: log,
+    setTimeout: (fn, ms) => timers.push({ fn, ms }),
+  });
+  client.connect();
+  return { client, socket: FakeSocket.last(), log, timers };
+}

@@ -1,0 +1,258 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { bridgeUrl, decode, encode, kernelApiUrl, PROTOCOL, Root, uuid } from "../pycomm.js";
+import { FakeSocket, fromKernel, makeClient } from "./fake.js";
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const bytes = (view) => Array.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+
+test("v1 frames round-trip, with buffers as DataViews and falsy values intact", () => {
+  const view = new Float64Array([1.5, -2, 3]);
+  const part = new Uint8Array([9, 8, 7, 6, 5]).subarray(1, 4); // a view with an offset
+  const msg = {
+    channel: "shell",
+    header: { msg_id: "m", msg_type: "comm_msg", session: "s", username: "", date: "", version: "5.3" },
+    parent_header: {},
+    metadata: { zero: 0 },
+    content: { comm_id: "c", data: { a: 0, b: "", c: false, d: null, e: [0, { f: [] }], g: "é✓" } },
+    buffers: [view, part, new ArrayBuffer(0), new DataView(new Uint8Array([1, 2]).buffer)],
+  };
+  const back = decode(encode(msg));
+  assert.equal(back.channel, "shell");
+  assert.deepEqual(back.content, msg.content);
+  assert.deepEqual(back.metadata, { zero: 0 });
+  assert.equal(back.buffers.length, 4);
+  assert.ok(back.buffers.every((b) => b instanceof DataView));
+  assert.deepEqual(Array.from(new Float64Array(back.buffers[0].buffer.slice(back.buffers[0].byteOffset, back.buffers[0].byteOffset + 24))), [1.5, -2, 3]);
+  assert.deepEqual(bytes(back.buffers[1]), [8, 7, 6]);
+  assert.equal(back.buffers[2].byteLength, 0);
+  assert.deepEqual(bytes(back.buffers[3]), [1, 2]);
+});
+
+test("the v1 offset table matches jupyter_server's layout", () => {
+  const frame = encode({ channel: "iopub", header: {}, parent_header: {}, metadata: {}, content: {}, buffers: [] });
+  const view = new DataView(frame);
+  assert.equal(view.getUint32(0, true), 6); // channel + 4 parts + end
+  assert.equal(view.getUint32(8, true), 8 * 7); // channel starts after the table
+  assert.equal(view.getUint32(8 * 6, true), frame.byteLength);
+  assert.throws(() => decode(new Uint8Array(16).buffer), /bad frame/);
+});
+
+test("bridge URLs follow the page: base URL, ws URL, https, token", () => {
+  const loc = { href: "http://host:8888/user/alice/lab/tree/x.ipynb" };
+  assert.equal(
+    bridgeUrl({ baseUrl: "/user/alice/", token: "t0k" }, "abc", "s1", loc),
+    "ws://host:8888/user/alice/comm-bridge/kernels/abc/channels?session_id=s1&token=t0k",
+  );
+  assert.equal(
+    bridgeUrl({ baseUrl: "/user/alice", token: "" }, "abc", "s1", { href: "https://hub.example/user/alice/lab" }),
+    "wss://hub.example/user/alice/comm-bridge/kernels/abc/channels?session_id=s1",
+  );
+  assert.equal(
+    bridgeUrl({ baseUrl: "/", wsUrl: "wss://ws.example/base/" }, "abc", "s1", loc),
+    "wss://ws.example/base/comm-bridge/kernels/abc/channels?session_id=s1",
+  );
+  const hostile = bridgeUrl({ baseUrl: "/a\"b'</script>\u2028/" }, "../x?y", "s", loc);
+  assert.ok(hostile.startsWith("ws://host:8888/a%22b'%3C/script%3E%E2%80%A8/comm-bridge/kernels/..%2Fx%3Fy/channels?"), hostile);
+  assert.equal(kernelApiUrl({ baseUrl: "/b" }, "k", loc), "http://host:8888/b/api/kernels/k");
+});
+
+test("uuid() makes v4 UUIDs", () => {
+  assert.match(uuid(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
+
+test("calls before the socket opens are queued, then sent in order after registrations", async () => {
+  const { client, socket } = makeClient();
+  assert.deepEqual(socket.protocols, [PROTOCOL]);
+  assert.equal(client.status, "connecting");
+  const comm = client.new_comm("t", { foo: 6 }, { m: 1 }, [new Uint8Array([1, 2, 3])]);
+  comm.send({ foo: 7 });
+  client.register_target("kt", () => {});
+  socket.open();
+  await client.ready;
+  assert.equal(client.status, "connected");
+  const kinds = socket.sent.map((m) => [m.channel, m.header.msg_type]);
+  assert.deepEqual(kinds, [
+    ["bridge", "register_target_request"],
+    ["shell", "comm_open"],
+    ["shell", "comm_msg"],
+  ]);
+  const [, open, msg] = socket.sent;
+  assert.deepEqual(open.content, { comm_id: comm.comm_id, target_name: "t", data: { foo: 6 } });
+  assert.deepEqual(open.metadata, { m: 1 });
+  assert.deepEqual(bytes(open.buffers[0]), [1, 2, 3]);
+  assert.deepEqual(msg.content, { comm_id: comm.comm_id, data: { foo: 7 } });
+  assert.equal(msg.header.session, client.session_id);
+});
+
+test("on_msg gets the whole message; falsy data is delivered as sent", async () => {
+  const { client, socket } = makeClient();
+  socket.open();
+  const comm = client.open("t", 0, { metadata: { x: 1 } });
+  assert.deepEqual(socket.sent[0].content.data, 0);
+  const got = [];
+  comm.on_msg((msg) => got.push(msg));
+  for (const data of [0, "", false, null, { deep: [null] }]) {
+    socket.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data }, { buffers: [new Uint8Array([5])] }));
+  }
+  assert.deepEqual(got.map((m) => m.content.data), [0, "", false, null, { deep: [null] }]);
+  assert.ok(got[0].header && got[0].parent_header && got[0].metadata);
+  assert.ok(got[0].buffers[0] instanceof DataView);
+  for (const data of [0, "", false, null]) comm.send(data);
+  assert.deepEqual(socket.sent.slice(1).map((m) => m.content.data), [0, "", false, null]);
+});
+
+test("kernel-opened comms go to the registered target, replies go to the kernel", () => {
+  const { client, socket } = makeClient();
+  socket.open();
+  const opened = [];
+  client.register_target("kt", (comm, msg) => {
+    opened.push([comm.comm_id, comm.target_name, msg.content.data]);
+    comm.on_msg((m) => comm.send({ echo: m.content.data }));
+  });
+  assert.deepEqual(socket.sent.at(-1).content, { target_name: "kt" });
+  socket.receive(fromKernel("iopub", "comm_open", { comm_id: "c9", target_name: "kt", data: { foo: 1 } }));
+  socket.receive(fromKernel("iopub", "comm_msg", { comm_id: "c9", data: { foo: 2 } }));
+  assert.deepEqual(opened, [["c9", "kt", { foo: 1 }]]);
+  assert.deepEqual(socket.sent.at(-1).content, { comm_id: "c9", data: { echo: { foo: 2 } } });
+  client.unregister_target("kt");
+  assert.equal(socket.sent.at(-1).header.msg_type, "unregister_target_request");
+  socket.receive(fromKernel("iopub", "comm_open", { comm_id: "c10", target_name: "kt", data: {} }));
+  assert.deepEqual(socket.sent.at(-1).content, { comm_id: "c10", data: {} }); // refused: closed
+});
+
+test("send() and on() one-liners share one comm per target", () => {
+  const { client, socket } = makeClient();
+  socket.open();
+  const seen = [];
+  const off = client.on("t", (data, msg) => seen.push([data, msg.header.msg_type]));
+  client.send("t", { a: 1 });
+  client.send("t", { a: 2 }, { buffers: [new Float32Array([1])] });
+  const types = socket.sent.map((m) => m.header.msg_type);
+  assert.deepEqual(types, ["register_target_request", "comm_open", "comm_msg", "comm_msg"]);
+  const comm_id = socket.sent[1].content.comm_id;
+  assert.equal(socket.sent[3].content.comm_id, comm_id);
+  assert.equal(socket.sent[3].buffers[0].byteLength, 4);
+  socket.receive(fromKernel("iopub", "comm_msg", { comm_id, data: "back" }));
+  socket.receive(fromKernel("iopub", "comm_open", { comm_id: "k1", target_name: "t", data: "opened" }));
+  socket.receive(fromKernel("iopub", "comm_msg", { comm_id: "k1", data: "on kernel comm" }));
+  assert.deepEqual(seen, [["back", "comm_msg"], ["opened", "comm_open"], ["on kernel comm", "comm_msg"]]);
+  off();
+  assert.equal(socket.sent.at(-1).header.msg_type, "unregister_target_request");
+  // a closed shared comm is replaced on the next send
+  socket.receive(fromKernel("iopub", "comm_close", { comm_id, data: {} }));
+  client.send("t", 3);
+  assert.equal(socket.sent.at(-2).header.msg_type, "comm_open");
+  assert.notEqual(socket.sent.at(-2).content.comm_id, comm_id);
+});
+
+test("close() tells the kernel and calls on_close; a closed comm refuses to send", () => {
+  const { client, socket } = makeClient();
+  socket.open();
+  const comm = client.new_comm("t");
+  const closes = [];
+  comm.on_close((msg) => closes.push(msg.content));
+  comm.close({ bye: true });
+  comm.close();
+  assert.deepEqual(closes, [{ comm_id: comm.comm_id, data: { bye: true } }]);
+  assert.equal(socket.sent.filter((m) => m.header.msg_type === "comm_close").length, 1);
+  assert.throws(() => comm.send(1), /closed/);
+  const other = client.new_comm("t");
+  let closedBy;
+  other.on_close((msg) => (closedBy = msg.content.data));
+  socket.receive(fromKernel("iopub", "comm_close", { comm_id: other.comm_id, data: { why: "kernel" } }));
+  assert.deepEqual(closedBy, { why: "kernel" });
+});
+
+test("comm_info resolves with the listed comms; bridge errors reject or are logged", async () => {
+  const { client, socket, log } = makeClient();
+  socket.open();
+  const info = client.comm_info("t");
+  const request = socket.sent.at(-1);
+  assert.deepEqual([request.channel, request.header.msg_type, request.content], ["shell", "comm_info_request", { target_name: "t" }]);
+  socket.receive(fromKernel("shell", "comm_info_reply", { status: "ok", comms: { c1: { target_name: "t" } } }, { parent: request.header }));
+  assert.deepEqual(await info, { c1: { target_name: "t" } });
+  const refused = client.comm_info();
+  socket.receive(fromKernel("bridge", "bridge_error", { ename: "MessageRefused", evalue: "no" }, { parent: socket.sent.at(-1).header }));
+  await assert.rejects(refused, /MessageRefused: no/);
+  const comm = client.new_comm("t");
+  let reason;
+  comm.on_close((msg) => (reason = msg.metadata.reason));
+  socket.receive(fromKernel("bridge", "bridge_error", { ename: "CommExists", evalue: "taken", msg_type: "comm_open", comm_id: comm.comm_id }, { parent: socket.sent.at(-1).header }));
+  assert.equal(reason, "taken");
+  assert.match(log.lines.error.at(-1), /refused comm_open: CommExists: taken/);
+});
+
+test("errors thrown by user callbacks are logged and do not break the client", () => {
+  const { client, socket, log } = makeClient();
+  socket.open();
+  const comm = client.new_comm("t");
+  const got = [];
+  comm.on_msg((msg) => {
+    got.push(msg.content.data);
+    throw new Error("user bug");
+  });
+  client.register_target("kt", () => {
+    throw new Error("target bug");
+  });
+  socket.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data: 1 }));
+  socket.receive(fromKernel("iopub", "comm_open", { comm_id: "k", target_name: "kt", data: {} }));
+  socket.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data: 2 }));
+  socket.onmessage({ data: new Uint8Array([1, 2, 3]).buffer });
+  assert.deepEqual(got, [1, 2]);
+  assert.equal(log.lines.error.length, 4);
+  assert.match(log.lines.error[0], /on_msg of comm .*user bug/);
+  assert.match(log.lines.error[1], /target kt.*target bug/);
+});
+
+test("status changes are reported; a dropped connection closes comms and reconnects", async () => {
+  const { client, socket, timers } = makeClient();
+  const statuses = [];
+  client.on_status((s) => statuses.push(s));
+  socket.open();
+  client.register_target("kt", () => {});
+  const comm = client.new_comm("t");
+  let reason;
+  comm.on_close((msg) => (reason = msg.metadata.reason));
+  socket.close(1006, "");
+  assert.match(reason, /closed/);
+  assert.deepEqual(statuses, ["connected", "disconnected"]);
+  assert.equal(timers.length, 1);
+  timers[0].fn();
+  const again = FakeSocket.last();
+  assert.notEqual(again, socket);
+  again.open();
+  assert.deepEqual(again.sent.map((m) => [m.header.msg_type, m.content.target_name]), [["register_target_request", "kt"]]);
+  assert.deepEqual(statuses, ["connected", "disconnected", "connecting", "connected"]);
+});
+
+test("an unknown kernel ends disconnected with a clear message, and no retries", async () => {
+  const { client, socket, log, timers } = makeClient({ fetchStatus: 404 });
+  const comm = client.new_comm("t");
+  socket.close(1006, "");
+  await assert.rejects(client.ready, /does not exist/);
+  assert.equal(client.status, "disconnected");
+  assert.equal(timers.length, 0);
+  assert.match(log.lines.error.at(-1), /kernel k-1 does not exist.*not reconnecting/);
+  assert.equal(comm.closed, true);
+});
+
+test("a shut-down kernel (close code 4004) is final", async () => {
+  const { client, socket, timers } = makeClient();
+  socket.open();
+  socket.close(4004, "the kernel was shut down");
+  await flush();
+  assert.equal(client.status, "disconnected");
+  assert.equal(timers.length, 0);
+});
+
+test("Root makes one client, and one socket, per kernel", () => {
+  FakeSocket.instances.length = 0;
+  const root = new Root({ config: { baseUrl: "/" }, WebSocket: FakeSocket, location: { href: "http://h/" } });
+  const a = root.kernel("a");
+  assert.equal(root.kernel("a"), a);
+  root.kernel("b");
+  assert.equal(FakeSocket.instances.length, 2);
+  assert.match(FakeSocket.instances[1].url, /kernels\/b\/channels/);
+});

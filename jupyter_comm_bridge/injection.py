@@ -1,0 +1,85 @@
+"""The bootstrap put into outputs that use ``pycomm``.
+
+An output qualifies when its ``text/html`` or ``application/javascript`` data
+mentions ``pycomm``, or when its output metadata has ``"pycomm": true``. The
+bootstrap (``js/bootstrap.js``) goes before the output's own scripts; the only
+values it carries are the kernel id and the client's version, written as JS
+string literals escaped for an HTML ``<script>`` too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+DISPLAY_TYPES = frozenset({"display_data", "execute_result", "update_display_data"})
+HTML = "text/html"
+JAVASCRIPT = "application/javascript"
+#: Output metadata key that asks for the bootstrap even if the data doesn't say "pycomm".
+METADATA_KEY = "pycomm"
+PLACEHOLDER = "__PYCOMM_ARGS__"
+# In HTML outputs the bootstrap finds its output through document.currentScript;
+# JupyterLab and the classic Notebook run JavaScript outputs with `element` in scope.
+HTML_ELEMENT = "null"
+JS_ELEMENT = 'typeof element === "undefined" ? null : element'
+
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def js_string(value: str) -> str:
+    """A JS string literal that is also safe inside an HTML <script> element."""
+    literal = json.dumps(value, ensure_ascii=False)
+    return "".join(_SCRIPT_ESCAPES.get(ch, ch) for ch in literal)
+
+
+def compact(template: str) -> str:
+    """Drop comment lines and indentation; refuse anything that could end a <script>."""
+    lines = (line.strip() for line in template.splitlines())
+    code = "\n".join(line for line in lines if line and not line.startswith("//"))
+    for bad in ("</", "<!--", "-->", "\u2028", "\u2029"):
+        if bad in code:
+            raise ValueError(f"bootstrap template contains {bad!r}")
+    if code.count(PLACEHOLDER) != 1:
+        raise ValueError(f"bootstrap template needs exactly one {PLACEHOLDER}")
+    return code
+
+
+class Injector:
+    """Adds the bootstrap to the data of display messages that use pycomm."""
+
+    def __init__(self, bootstrap_template: str, version: str) -> None:
+        self.template = compact(bootstrap_template)
+        self.version = version
+
+    @classmethod
+    def from_static(cls, static: Path) -> Injector:
+        client = (static / "pycomm.js").read_bytes()
+        version = hashlib.sha256(client).hexdigest()[:16]
+        return cls((static / "bootstrap.js").read_text(encoding="utf-8"), version)
+
+    def script(self, kernel_id: str, element: str) -> str:
+        args = f"{js_string(kernel_id)}, {js_string(self.version)}, {element}"
+        return self.template.replace(PLACEHOLDER, args)
+
+    def inject(self, kernel_id: str, content: dict[str, Any]) -> dict[str, Any] | None:
+        """New content with the bootstrap, or None when the output doesn't use pycomm."""
+        data = content.get("data")
+        if not isinstance(data, dict):
+            return None
+        metadata = content.get("metadata")
+        asked = isinstance(metadata, dict) and bool(metadata.get(METADATA_KEY))
+        html, js = data.get(HTML), data.get(JAVASCRIPT)
+        use_html = isinstance(html, str) and (asked or "pycomm" in html)
+        use_js = isinstance(js, str) and (asked or "pycomm" in js)
+        if not (use_html or use_js):
+            return None
+        data = dict(data)
+        if use_html:
+            script = self.script(kernel_id, HTML_ELEMENT)
+            data[HTML] = f"<script data-pycomm-bootstrap>{script}</script>{html}"
+        if use_js:
+            script = self.script(kernel_id, JS_ELEMENT)
+            data[JAVASCRIPT] = f"{script}\nvar pycomm = window.pycomm.kernel({js_string(kernel_id)});\n{js}"
+        return {**content, "data": data}
