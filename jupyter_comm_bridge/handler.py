@@ -49,7 +49,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         if not authorized:
             raise web.HTTPError(403)
         if kernel_id not in self.kernel_manager:
-            raise web.HTTPError(404, "Kernel does not exist: %s" % kernel_id)
+            raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
         # Each connection is its own client: never the id of the page's own connection.
         self.client_id = self.get_argument("session_id", "") or uuid.uuid4().hex
         # Accept the websocket only once the kernel's iopub is live, so that an open
@@ -57,7 +57,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         try:
             await self.registry.relay(kernel_id).connect()
         except Exception as e:
-            raise web.HTTPError(503, "Kernel %s is not reachable: %s" % (kernel_id, e)) from e
+            raise web.HTTPError(503, f"Kernel {kernel_id} is not reachable: {e}") from e
         await super().get(kernel_id=kernel_id)
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:

@@ -25,7 +25,13 @@ PLACEHOLDER = "__PYCOMM_ARGS__"
 HTML_ELEMENT = "null"
 JS_ELEMENT = 'typeof element === "undefined" ? null : element'
 
-_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_SCRIPT_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def js_string(value: str) -> str:
@@ -81,5 +87,7 @@ class Injector:
             data[HTML] = f"<script data-pycomm-bootstrap>{script}</script>{html}"
         if use_js:
             script = self.script(kernel_id, JS_ELEMENT)
-            data[JAVASCRIPT] = f"{script}\nvar pycomm = window.pycomm.kernel({js_string(kernel_id)});\n{js}"
+            data[JAVASCRIPT] = (
+                f"{script}\nvar pycomm = window.pycomm.kernel({js_string(kernel_id)});\n{js}"
+            )
         return {**content, "data": data}

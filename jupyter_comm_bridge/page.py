@@ -72,7 +72,9 @@ class PageConnectionMixin:
         if bridge is not None and _may_be_comm_close(incoming_msg):
             forward = functools.partial(super().handle_incoming_message, incoming_msg)  # type: ignore[misc]
             try:
-                if held_from_kernel(bridge, self.kernel_id, incoming_msg, self.subprotocol, forward):
+                if held_from_kernel(
+                    bridge, self.kernel_id, incoming_msg, self.subprotocol, forward
+                ):
                     return
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message from the page")

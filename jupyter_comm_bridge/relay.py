@@ -106,7 +106,9 @@ class KernelRelay:
         if stale is not None and stale is not client:
             self.log.warning("comm-bridge: replacing stale connection %s", client.client_id)
             self.detach(stale)
-            stale.close_bridge(CLOSE_REPLACED, "replaced by a new connection with the same session_id")
+            stale.close_bridge(
+                CLOSE_REPLACED, "replaced by a new connection with the same session_id"
+            )
         self.clients[client.client_id] = client
         try:
             await self.connect()
@@ -193,8 +195,10 @@ class KernelRelay:
     def _forward(self, client: BridgeClient, msg: WireMessage) -> None:
         msg_type = msg.msg_type
         allowed = self.allowed_types()
-        if msg.channel != "shell" or msg_type not in FORWARDED_TYPES or (
-            allowed and msg_type not in allowed
+        if (
+            msg.channel != "shell"
+            or msg_type not in FORWARDED_TYPES
+            or (allowed and msg_type not in allowed)
         ):
             raise Refused(
                 "MessageRefused",
@@ -373,7 +377,9 @@ class KernelRelay:
             self.upstream.send_new("shell", "comm_close", content)
         except UpstreamError:
             return
-        self.log.info("comm-bridge: closed comm %s in kernel %s: %s", comm_id, self.kernel_id, reason)
+        self.log.info(
+            "comm-bridge: closed comm %s in kernel %s: %s", comm_id, self.kernel_id, reason
+        )
 
     def _send_close(self, client_id: ClientId, comm_id: str, reason: str) -> None:
         content = {"comm_id": comm_id, "data": {}}

@@ -241,7 +241,10 @@ def _from_legacy_dict(msg: Any, buffers: list[bytes], pack: Pack) -> WireMessage
             raise MalformedMessage(f"{name} must be an object", header)
         sections[name] = value
     try:
-        parts = [pack(header), *(pack(sections[k]) for k in ("parent_header", "metadata", "content"))]
+        parts = [
+            pack(header),
+            *(pack(sections[k]) for k in ("parent_header", "metadata", "content")),
+        ]
     except (TypeError, ValueError) as e:
         raise MalformedMessage(f"message is not JSON-serializable ({e})", header) from None
     wire = WireMessage(channel, parts + list(buffers), header)

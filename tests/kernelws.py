@@ -56,7 +56,7 @@ def decode(frame: str | bytes, protocol: str) -> Msg:
         channel, parts = deserialize_msg_from_ws_v1(frame)
         msg = {
             k: json.loads(p)
-            for k, p in zip(("header", "parent_header", "metadata", "content"), parts)
+            for k, p in zip(("header", "parent_header", "metadata", "content"), parts, strict=False)
         }
         msg["channel"] = channel
         msg["buffers"] = [bytes(b) for b in parts[4:]]
@@ -127,7 +127,9 @@ class KernelWS:
 
     async def send(self, msg_type: str, content: dict[str, Any] | None = None, **kw: Any) -> Msg:
         msg = self.message(msg_type, content, **kw)
-        await self.conn.write_message(encode(msg, self.protocol), binary=self.protocol == "v1" or bool(msg["buffers"]))
+        await self.conn.write_message(
+            encode(msg, self.protocol), binary=self.protocol == "v1" or bool(msg["buffers"])
+        )
         return msg
 
     async def send_frame(self, frame: str | bytes) -> None:
@@ -159,7 +161,9 @@ class KernelWS:
 
     async def reply_to(self, request: Msg, timeout: float = TIMEOUT) -> Msg:
         msg_id = request["header"]["msg_id"]
-        return await self.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id, timeout=timeout)
+        return await self.wait_for(
+            lambda m: m["parent_header"].get("msg_id") == msg_id, timeout=timeout
+        )
 
     async def request(self, msg_type: str, content: dict[str, Any] | None = None, **kw: Any) -> Msg:
         return await self.reply_to(await self.send(msg_type, content, **kw))
@@ -197,7 +201,9 @@ class Bridge(KernelWS):
 
     async def next_on_comm(self, comm_id: str, msg_type: str = "comm_msg", start: int = 0) -> Msg:
         return await self.wait_for(
-            lambda m: m["header"]["msg_type"] == msg_type and m["content"].get("comm_id") == comm_id,
+            lambda m: (
+                m["header"]["msg_type"] == msg_type and m["content"].get("comm_id") == comm_id
+            ),
             start=start,
         )
 
@@ -223,19 +229,26 @@ class Page(KernelWS):
         super().on_message(msg)
         if msg["header"]["msg_type"] == "comm_open" and msg["channel"] == "iopub":
             if msg["content"].get("target_name") not in self.known_targets:
-                close = self.message("comm_close", {"comm_id": msg["content"]["comm_id"], "data": {}})
+                close = self.message(
+                    "comm_close", {"comm_id": msg["content"]["comm_id"], "data": {}}
+                )
                 frame = encode(close, self.protocol)
                 self.conn.write_message(frame, binary=isinstance(frame, bytes))
 
     async def execute(self, code: str, timeout: float = TIMEOUT) -> list[Msg]:
         """Run code; returns the iopub messages it caused, raising on error."""
         start = len(self.messages)
-        request = await self.send("execute_request", {"code": code, "silent": False, "store_history": False})
+        request = await self.send(
+            "execute_request", {"code": code, "silent": False, "store_history": False}
+        )
         msg_id = request["header"]["msg_id"]
         mine = lambda m: m["parent_header"].get("msg_id") == msg_id  # noqa: E731
         await self.wait_for(
-            lambda m: mine(m) and m["header"]["msg_type"] == "status"
-            and m["content"]["execution_state"] == "idle",
+            lambda m: (
+                mine(m)
+                and m["header"]["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"
+            ),
             start=start,
             timeout=timeout,
         )

@@ -60,10 +60,18 @@ class Server:
         notebooks = self.root / "notebooks"
         notebooks.mkdir(exist_ok=True)
         args = [
-            sys.executable, "-m", "jupyter", self.app, "--no-browser", "--ip=127.0.0.1",
-            f"--port={self.port}", f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.base_url={self.base_url}", f"--ServerApp.root_dir={notebooks}",
-            "--ServerApp.port_retries=0", *self.extra_args,
+            sys.executable,
+            "-m",
+            "jupyter",
+            self.app,
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.base_url={self.base_url}",
+            f"--ServerApp.root_dir={notebooks}",
+            "--ServerApp.port_retries=0",
+            *self.extra_args,
         ]
         if os.geteuid() == 0:
             args.append("--allow-root")
@@ -100,8 +108,13 @@ class Server:
     def start_kernel(self, name: str = "python3") -> str:
         return str(self.api("POST", "api/kernels", {"name": name})["id"])
 
-    def ws_fetch(self, *path: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
-                 **kw: Any) -> Any:
+    def ws_fetch(
+        self,
+        *path: str,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> Any:
         """Like pytest-jupyter's ``jp_ws_fetch``, for this server."""
         query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
         url = f"ws://127.0.0.1:{self.port}{self.base_url}{'/'.join(path)}?{query}"

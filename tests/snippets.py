@@ -1,6 +1,6 @@
 """Kernel-side code the tests run (Python, the standard comm API)."""
 
-ECHO_TARGET = '''
+ECHO_TARGET = """
 from comm import get_comm_manager
 received = []
 def _echo_target(comm, open_msg):
@@ -14,4 +14,4 @@ def _echo_target(comm, open_msg):
     def _closed(msg):
         received.append(["close", comm.comm_id])
 get_comm_manager().register_target("echo", _echo_target)
-'''
+"""

@@ -30,8 +30,12 @@ async def test_no_token_and_wrong_token_are_403_not_a_redirect(jp_ws_fetch, kern
     assert await refused(jp_ws_fetch, *bridge_path(kernel_id), headers=NO_AUTH) == 403
     wrong = {"Authorization": "token not-the-token"}
     assert await refused(jp_ws_fetch, *bridge_path(kernel_id), headers=wrong) == 403
-    assert await refused(jp_ws_fetch, *bridge_path(kernel_id), headers=NO_AUTH,
-                         params={"token": "nope"}) == 403
+    assert (
+        await refused(
+            jp_ws_fetch, *bridge_path(kernel_id), headers=NO_AUTH, params={"token": "nope"}
+        )
+        == 403
+    )
 
 
 async def test_token_in_the_url_works(jp_ws_fetch, jp_serverapp, kernel_id):
@@ -43,7 +47,9 @@ async def test_token_in_the_url_works(jp_ws_fetch, jp_serverapp, kernel_id):
 
 
 @pytest.fixture
-def login_cookie(jp_serverapp, jp_base_url, jp_http_port, jp_asyncio_loop, http_server_client) -> str:
+def login_cookie(
+    jp_serverapp, jp_base_url, jp_http_port, jp_asyncio_loop, http_server_client
+) -> str:
     """Log in through the login form, as a browser does; returns the Cookie header."""
 
     async def login() -> str:
@@ -51,9 +57,15 @@ def login_cookie(jp_serverapp, jp_base_url, jp_http_port, jp_asyncio_loop, http_
         url = f"http://localhost:{jp_http_port}{jp_base_url}login"
         form = await client.fetch(url)
         xsrf = re.search(r"_xsrf=([^;]+)", form.headers["Set-Cookie"]).group(1)
-        body = urllib.parse.urlencode({"password": jp_serverapp.identity_provider.token, "_xsrf": xsrf})
+        body = urllib.parse.urlencode(
+            {"password": jp_serverapp.identity_provider.token, "_xsrf": xsrf}
+        )
         response = await client.fetch(
-            url, method="POST", body=body, follow_redirects=False, raise_error=False,
+            url,
+            method="POST",
+            body=body,
+            follow_redirects=False,
+            raise_error=False,
             headers={"Cookie": f"_xsrf={xsrf}"},
         )
         assert response.code == 302, response
@@ -86,8 +98,14 @@ async def test_cross_origin_websocket_is_refused(jp_ws_fetch, login_cookie, kern
     assert await refused(jp_ws_fetch, "api", "kernels", kernel_id, "channels", headers=evil) == 403
 
 
-async def test_same_origin_websocket_is_accepted(jp_ws_fetch, jp_http_port, login_cookie, kernel_id):
-    same = {"Origin": f"http://localhost:{jp_http_port}", "Authorization": "", "Cookie": login_cookie}
+async def test_same_origin_websocket_is_accepted(
+    jp_ws_fetch, jp_http_port, login_cookie, kernel_id
+):
+    same = {
+        "Origin": f"http://localhost:{jp_http_port}",
+        "Authorization": "",
+        "Cookie": login_cookie,
+    }
     client = await Bridge.connect(jp_ws_fetch, *bridge_path(kernel_id), headers=same)
     assert (await client.register("t"))["content"]["status"] == "ok"
 

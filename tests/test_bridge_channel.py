@@ -10,7 +10,7 @@ from kernelws import PROTOCOLS
 
 pytestmark = pytest.mark.parametrize("protocol", PROTOCOLS)
 
-KERNEL_OPENS = '''
+KERNEL_OPENS = """
 from comm import create_comm
 opened = create_comm(target_name={target!r}, data={{"foo": 1}})
 @opened.on_msg
@@ -18,7 +18,7 @@ def _got(msg):
     received.append(["reply", opened.comm_id, msg["content"]["data"]])
     opened.send({{"got": msg["content"]["data"]}})
 opened.send({{"foo": 2}})
-'''
+"""
 
 
 def kernel_handled(msg_type):
@@ -53,8 +53,11 @@ async def test_falsy_and_nested_values_arrive_as_sent(protocol, bridge, echo_ker
         await client.comm_msg(comm_id, {"v": value})
     for i, value in enumerate(values):
         echo = await client.wait_for(
-            lambda m: m["content"].get("comm_id") == comm_id and m["content"]["data"]["v"] == value
-            and m["header"]["msg_type"] == "comm_msg"
+            lambda m: (
+                m["content"].get("comm_id") == comm_id
+                and m["content"]["data"]["v"] == value
+                and m["header"]["msg_type"] == "comm_msg"
+            )
         )
         assert echo["content"]["data"] == {"v": value}, i
 
@@ -102,7 +105,10 @@ async def test_two_clients_never_see_each_others_traffic(protocol, bridge, echo_
     await a.wait_for(lambda m: m["content"].get("data") == {"from": "a", "i": 4})
     await b.wait_for(lambda m: m["content"].get("data") == {"from": "b", "i": 4})
     # Everything the kernel published for a went out before b's last echo: b has it if leaked.
-    kernel_traffic = lambda c: {m["content"].get("comm_id") for m in c.messages if m["channel"] != "bridge"}  # noqa: E731
+    def kernel_traffic(c):
+        return {
+            m["content"].get("comm_id") for m in c.messages if m["channel"] != "bridge"
+        }  # noqa: E731
     assert kernel_traffic(a) == {comm_a}
     assert kernel_traffic(b) == {comm_b}
     # b may not write on a's comm either
@@ -122,7 +128,9 @@ async def test_no_other_iopub_traffic_reaches_clients(protocol, bridge, echo_ker
     page = await echo_kernel()
     client = await bridge(protocol)
     comm_id = await client.open_comm("echo")
-    await page.execute("print('hello'); from IPython.display import display, HTML; display(HTML('<b>x</b>'))")
+    await page.execute(
+        "print('hello'); from IPython.display import display, HTML; display(HTML('<b>x</b>'))"
+    )
     await client.comm_msg(comm_id, "after")
     await client.next_on_comm(comm_id)
     kinds = {(m["channel"], m["header"]["msg_type"]) for m in client.messages}
@@ -161,7 +169,9 @@ async def test_comm_info_lists_only_the_clients_comms(protocol, bridge, echo_ker
     comm_b = await b.open_comm("echo")
     await a.register("listed")
     await page.execute(KERNEL_OPENS.format(target="listed"))
-    kernel_comm = (await a.wait_for(lambda m: m["header"]["msg_type"] == "comm_open"))["content"]["comm_id"]
+    kernel_comm = (await a.wait_for(lambda m: m["header"]["msg_type"] == "comm_open"))["content"][
+        "comm_id"
+    ]
     reply_a = await a.request("comm_info_request", {})
     reply_b = await b.request("comm_info_request", {})
     assert reply_a["channel"] == "shell"

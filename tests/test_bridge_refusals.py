@@ -27,7 +27,9 @@ each_protocol = pytest.mark.parametrize("protocol", PROTOCOLS)
         ("shell", "comm_bogus", {}),
     ],
 )
-async def test_non_comm_messages_are_refused(protocol, channel, msg_type, content, bridge, echo_kernel):
+async def test_non_comm_messages_are_refused(
+    protocol, channel, msg_type, content, bridge, echo_kernel
+):
     page = await echo_kernel()
     client = await bridge(protocol)
     sent = await client.send(msg_type, content, channel=channel)
@@ -77,7 +79,9 @@ def v1_frame(parts: list[bytes], channel: bytes = b"shell", count: int | None = 
     for chunk in [channel, *parts]:
         offsets.append(offsets[-1] + len(chunk))
     n = len(offsets) if count is None else count
-    return b"".join([n.to_bytes(8, "little"), *(o.to_bytes(8, "little") for o in offsets), channel, *parts])
+    return b"".join(
+        [n.to_bytes(8, "little"), *(o.to_bytes(8, "little") for o in offsets), channel, *parts]
+    )
 
 
 async def test_malformed_v1_frames_get_a_clear_error(bridge, echo_kernel):
@@ -97,7 +101,9 @@ async def test_malformed_v1_frames_get_a_clear_error(bridge, echo_kernel):
     for frame, reason in cases:
         start = len(client.messages)
         await client.send_frame(frame)
-        err = await client.wait_for(lambda m: m["header"]["msg_type"] == "bridge_error", start=start)
+        err = await client.wait_for(
+            lambda m: m["header"]["msg_type"] == "bridge_error", start=start
+        )
         assert err["content"]["ename"] == "MalformedMessage", frame
         assert reason in err["content"]["evalue"], (frame, err["content"]["evalue"])
     comm_id = await client.open_comm("echo")
@@ -133,7 +139,9 @@ async def test_bridge_requests_are_checked(protocol, bridge, kernel_id):
     assert "target_name" in err["content"]["evalue"]
     err = await client.error_for(await client.send("launch_request", {}, channel="bridge"))
     assert "launch_request" in err["content"]["evalue"]
-    reply = await client.request("unregister_target_request", {"target_name": "t"}, channel="bridge")
+    reply = await client.request(
+        "unregister_target_request", {"target_name": "t"}, channel="bridge"
+    )
     assert reply["header"]["msg_type"] == "unregister_target_reply"
     assert reply["content"] == {"status": "ok", "target_name": "t"}
 
@@ -141,7 +149,13 @@ async def test_bridge_requests_are_checked(protocol, bridge, kernel_id):
 class TestAllowedMessageTypes:
     @pytest.fixture
     def jp_server_config(self):
-        allowed = ["comm_open", "comm_msg", "comm_info_request", "execute_request", "kernel_info_request"]
+        allowed = [
+            "comm_open",
+            "comm_msg",
+            "comm_info_request",
+            "execute_request",
+            "kernel_info_request",
+        ]
         return Config(
             {
                 "ServerApp": {"jpserver_extensions": {"jupyter_comm_bridge": True}},

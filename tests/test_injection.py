@@ -6,13 +6,13 @@ import json
 import re
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
 from jupyter_comm_bridge.injection import Injector, compact, js_string
+
 from kernelws import PROTOCOLS
 
 each_protocol = pytest.mark.parametrize("protocol", PROTOCOLS)
-BOOT = re.compile(r'^<script data-pycomm-bootstrap>(.*?)</script>', re.S)
+BOOT = re.compile(r"^<script data-pycomm-bootstrap>(.*?)</script>", re.S)
 
 
 def kernel_arg(script: str) -> str:
@@ -28,7 +28,7 @@ async def test_html_output_mentioning_pycomm_gets_the_bootstrap(protocol, page, 
     data = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]["data"]
     boot = BOOT.match(data["text/html"])
     assert boot, data["text/html"][:200]
-    assert data["text/html"][boot.end():] == html
+    assert data["text/html"][boot.end() :] == html
     assert kernel_arg(boot.group(1)) == kernel_id
     assert data["text/plain"] == "<IPython.core.display.HTML object>"
 
@@ -37,9 +37,12 @@ async def test_html_output_mentioning_pycomm_gets_the_bootstrap(protocol, page, 
 async def test_javascript_output_gets_the_bootstrap_and_a_bound_pycomm(protocol, page, kernel_id):
     p = await page(protocol)
     js = "pycomm.send('t', 1)"
-    outputs = await p.execute(f"from IPython.display import Javascript, display\ndisplay(Javascript({js!r}))")
+    outputs = await p.execute(
+        f"from IPython.display import Javascript, display\ndisplay(Javascript({js!r}))"
+    )
     code = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]["data"][
-        "application/javascript"]
+        "application/javascript"
+    ]
     head, bound, user = code.rsplit("\n", 2)
     assert user == js
     assert bound == f"var pycomm = window.pycomm.kernel({json.dumps(kernel_id)});"
@@ -55,12 +58,17 @@ async def test_execute_result_and_update_display_are_injected(protocol, page, ke
         "h.update(HTML('<script>pycomm</script>'))\n"
         "HTML('<i>pycomm</i>')"
     )
-    by_type = {m["header"]["msg_type"]: m["content"]["data"]["text/html"] for m in outputs
-               if "data" in m["content"]}
+    by_type = {
+        m["header"]["msg_type"]: m["content"]["data"]["text/html"]
+        for m in outputs
+        if "data" in m["content"]
+    }
     assert by_type["display_data"] == "<b>before</b>"
     assert BOOT.match(by_type["update_display_data"])
     assert by_type["update_display_data"].endswith("</script><script>pycomm</script>")
-    assert BOOT.match(by_type["execute_result"]) and by_type["execute_result"].endswith("<i>pycomm</i>")
+    assert BOOT.match(by_type["execute_result"]) and by_type["execute_result"].endswith(
+        "<i>pycomm</i>"
+    )
 
 
 async def test_output_metadata_can_ask_for_it(page):
@@ -69,7 +77,9 @@ async def test_output_metadata_can_ask_for_it(page):
         "from IPython.display import HTML, display\n"
         "display(HTML('<b>no mention</b>'), metadata={'pycomm': True})"
     )
-    html = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]["data"]["text/html"]
+    html = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]["data"][
+        "text/html"
+    ]
     assert BOOT.match(html) and html.endswith("<b>no mention</b>")
 
 
@@ -85,8 +95,13 @@ async def test_other_mime_types_and_plain_mentions_are_left_alone(page):
 
 async def test_client_is_served_as_a_static_file_without_auth(jp_fetch, jp_serverapp):
     app = jp_serverapp.web_app.settings["jupyter_comm_bridge"]
-    r = await jp_fetch("static", "jupyter_comm_bridge", "pycomm.js", headers={"Authorization": ""},
-                       params={"v": app.injector.version})
+    r = await jp_fetch(
+        "static",
+        "jupyter_comm_bridge",
+        "pycomm.js",
+        headers={"Authorization": ""},
+        params={"v": app.injector.version},
+    )
     assert r.code == 200
     assert "javascript" in r.headers["Content-Type"]
     assert b"export function install" in r.body

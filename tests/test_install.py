@@ -8,16 +8,20 @@ import sys
 
 import pytest
 
-from snippets import ECHO_TARGET
 from kernelws import Bridge, Page
 from servers import Server
+from snippets import ECHO_TARGET
 
 
 def test_extension_list_shows_it_enabled_and_ok(tmp_path):
     env = Server("server", tmp_path).env()
     out = subprocess.run(
         [sys.executable, "-m", "jupyter", "server", "extension", "list"],
-        capture_output=True, text=True, env=env, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     )
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)
     assert re.search(r"^\s*jupyter_comm_bridge enabled$", text, re.M), text
@@ -31,7 +35,9 @@ async def test_each_app_serves_the_bridge_with_no_other_step(app, tmp_path):
         kernel_id = server.start_kernel()
         page = await Page.connect(server.ws_fetch, "api", "kernels", kernel_id, "channels")
         await page.execute(ECHO_TARGET)
-        client = await Bridge.connect(server.ws_fetch, "comm-bridge", "kernels", kernel_id, "channels")
+        client = await Bridge.connect(
+            server.ws_fetch, "comm-bridge", "kernels", kernel_id, "channels"
+        )
         comm_id = await client.open_comm("echo")
         await client.comm_msg(comm_id, {"app": app}, buffers=[b"\x00\x01"])
         echo = await client.next_on_comm(comm_id)

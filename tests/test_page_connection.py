@@ -14,7 +14,7 @@ from kernelws import PROTOCOLS, until
 
 each_protocol = pytest.mark.parametrize("protocol", PROTOCOLS)
 
-OPEN_AND_SEND = '''
+OPEN_AND_SEND = """
 from comm import create_comm
 c_{name} = create_comm(target_name={target!r}, data={{"n": 1}})
 @c_{name}.on_msg
@@ -22,7 +22,7 @@ def _got_{name}(msg):
     received.append(["reply", c_{name}.comm_id, msg["content"]["data"]])
     c_{name}.send({{"got": msg["content"]["data"]}})
 c_{name}.send({{"n": 2}})
-'''
+"""
 
 
 @pytest.fixture
@@ -89,7 +89,9 @@ async def test_race_with_no_client_connected_yet(bridge, echo_kernel):
 
 
 @each_protocol
-async def test_unregistered_targets_behave_as_on_a_stock_server(protocol, bridge, echo_kernel, jp_serverapp):
+async def test_unregistered_targets_behave_as_on_a_stock_server(
+    protocol, bridge, echo_kernel, jp_serverapp
+):
     page = await echo_kernel(protocol)
     page.known_targets.add("widget")
     client = await bridge()
@@ -103,9 +105,11 @@ async def test_unregistered_targets_behave_as_on_a_stock_server(protocol, bridge
     # a target nobody knows: the page's automatic close reaches the kernel after the window
     await page.execute(OPEN_AND_SEND.format(target="nobody", name="n"))
     await page.wait_for(
-        lambda m: m["header"]["msg_type"] == "status"
-        and m["content"]["execution_state"] == "idle"
-        and m["parent_header"].get("msg_type") == "comm_close",
+        lambda m: (
+            m["header"]["msg_type"] == "status"
+            and m["content"]["execution_state"] == "idle"
+            and m["parent_header"].get("msg_type") == "comm_close"
+        ),
         timeout=10,
     )
     assert await page.evaluate("[c_w._closed, c_n._closed]") == [False, True]
@@ -168,7 +172,9 @@ async def test_wrapper_subclasses_the_configured_connection_class(jp_serverapp):
     assert cls.__name__.startswith("CommBridge")
 
 
-async def test_one_relay_per_kernel_torn_down_with_its_clients(bridge, kernel_id, jp_serverapp, jp_fetch):
+async def test_one_relay_per_kernel_torn_down_with_its_clients(
+    bridge, kernel_id, jp_serverapp, jp_fetch
+):
     registry = bridge_app(jp_serverapp).registry
     a, b = await bridge(), await bridge("legacy")
     relay = registry.get(kernel_id)

@@ -1,5 +1,6 @@
 """Fixtures for browser tests: headless Chromium (Playwright sync API) against real
-``jupyter lab`` / ``jupyter notebook`` subprocesses. See ``harness.py`` for the helpers.
+``jupyter lab`` / ``jupyter notebook`` subprocesses. See ``harness.py`` (servers, notebook
+files, Chromium) and ``ui.py`` (pages) for the helpers.
 
 - ``browser`` (session): Chromium.
 - ``lab_server`` / ``notebook_server`` (session): shared servers, root dir in a tmp dir.
@@ -24,20 +25,18 @@ import pytest
 
 # pytest's default (prepend) import mode already puts both on sys.path; be explicit anyway.
 for _dir in (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1]):
-    if str(_dir) not in sys.path:  # harness.py, and tests/ for servers.py
+    if str(_dir) not in sys.path:  # harness.py and ui.py, and tests/ for servers.py
         sys.path.insert(0, str(_dir))
 
 from harness import (  # noqa: E402
     BrowserServer,
-    JupyterUI,
-    NotebookPage,
-    _slug,
     forget_playwright_loop,
     launch_chromium,
     park_playwright_loop,
     resume_playwright_loop,
     start_browser_server,
 )
+from ui import JupyterUI, NotebookPage, _slug  # noqa: E402
 
 _UIS = pytest.StashKey[list[JupyterUI]]()
 
@@ -120,16 +119,22 @@ def any_server(request: pytest.FixtureRequest) -> BrowserServer:
 
 
 @pytest.fixture
-def server_factory(tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[Callable[..., BrowserServer]]:
+def server_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., BrowserServer]]:
     """``server_factory(app="lab", base_url="/", extra_args=(), user_settings=None)``: start a
     server of its own (stopped after the test)."""
     started: list[BrowserServer] = []
 
-    def start(app: str = "lab", base_url: str = "/", extra_args: Sequence[str] = (),
-              user_settings: dict[str, dict[str, Any]] | None = None) -> BrowserServer:
-        server = start_browser_server(app, tmp_path_factory.mktemp(app), base_url, extra_args,
-                                      user_settings)
+    def start(
+        app: str = "lab",
+        base_url: str = "/",
+        extra_args: Sequence[str] = (),
+        user_settings: dict[str, dict[str, Any]] | None = None,
+    ) -> BrowserServer:
+        server = start_browser_server(
+            app, tmp_path_factory.mktemp(app), base_url, extra_args, user_settings
+        )
         started.append(server)
         return server
 
@@ -142,8 +147,9 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture
-def jupyter_ui(browser: Any, server_factory: Any, request: pytest.FixtureRequest
-               ) -> Iterator[Callable[[BrowserServer], JupyterUI]]:
+def jupyter_ui(
+    browser: Any, server_factory: Any, request: pytest.FixtureRequest
+) -> Iterator[Callable[[BrowserServer], JupyterUI]]:
     """``jupyter_ui(server)``: a new page (own browser context and cookies) on ``server``.
     After the test: artifacts if it failed, page closed, sessions of the notebooks it opened
     deleted (their kernels shut down). It depends on ``server_factory`` only so that servers a

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import BrowserServer, JupyterUI, NotebookPage, html_result
+from harness import BrowserServer, html_result
+from ui import JupyterUI, NotebookPage
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OpenNotebook = Callable[..., NotebookPage]
 NotebookName = Callable[[str], str]
 
-ECHO_TARGET = '''
+ECHO_TARGET = """
 from comm import get_comm_manager
 received = []
 def target_func(comm, open_msg):
@@ -29,7 +30,7 @@ def target_func(comm, open_msg):
         received.append(msg["content"]["data"])
         comm.send({"echo": msg["content"]["data"]})
 get_comm_manager().register_target("my_comm_target", target_func)
-'''
+"""
 
 # The snippet of the README, as a user would paste it.
 PING_HTML = '''from IPython.display import HTML
@@ -92,14 +93,14 @@ display(HTML("""
 </script>
 """))'''
 
-KERNEL_OPENS = '''from ipykernel.comm import Comm
+KERNEL_OPENS = """from ipykernel.comm import Comm
 replies = []
 c = Comm(target_name="my_comm_target", data={"foo": 1})
 @c.on_msg
 def _got(msg):
     replies.append(msg["content"]["data"])
     c.send({"ack": len(replies)})
-c.send({"foo": 2})'''
+c.send({"foo": 2})"""
 
 KERNEL_OPENED_SEEN = '[{"foo":1},{"foo":2},{"ack":1}]'
 
@@ -142,7 +143,7 @@ HTML("""
 </script>
 """)'''
 
-PLAIN_ECHO = '''from comm import get_comm_manager
+PLAIN_ECHO = """from comm import get_comm_manager
 received = []
 def echo(comm, open_msg):
     @comm.on_msg
@@ -150,7 +151,7 @@ def echo(comm, open_msg):
         received.append(msg["content"]["data"])
         # wrapped: the comm package sends None as {}
         comm.send({"echo": msg["content"]["data"]})
-get_comm_manager().register_target("echo", echo)'''
+get_comm_manager().register_target("echo", echo)"""
 
 
 def test_3_echo_with_falsy_and_nested_values(lab_server, open_notebook, notebook_name):
@@ -204,7 +205,9 @@ def test_4_slider_bound_both_ways(lab_server, open_notebook, notebook_name):
 
 
 def test_5_binary_buffers_both_ways(lab_server, open_notebook, notebook_name):
-    nb = open_notebook(lab_server, example(lab_server, "binary_canvas.ipynb", notebook_name("binary")))
+    nb = open_notebook(
+        lab_server, example(lab_server, "binary_canvas.ipynb", notebook_name("binary"))
+    )
     nb.run_all()
     nb.wait_for_output(CANVAS, ".stats", f"n=1000000 sum={sum(range(1000000))} max=999999")
     kernel_value(nb, "got", {"nbytes": 8000000, "n": 1000000})
@@ -234,7 +237,10 @@ def test_6_two_notebooks_on_two_kernels_in_one_page(lab_server, jupyter_ui, note
     ui: JupyterUI = jupyter_ui(lab_server)
     paths, pages = [], []
     for name in ("A", "B"):
-        cells = [f"NAME = {name!r}\n" + TAGGED_ECHO, ONE_LINERS_HTML.replace("NAME_JS", f"'{name}'")]
+        cells = [
+            f"NAME = {name!r}\n" + TAGGED_ECHO,
+            ONE_LINERS_HTML.replace("NAME_JS", f"'{name}'"),
+        ]
         paths.append(lab_server.write_notebook(notebook_name(name), cells))
     pages.append(ui.goto_notebook(paths[0]))
     pages.append(ui.open_notebook(paths[1], mode="split-right"))
@@ -292,7 +298,9 @@ SAVED_HTML = (
 
 def test_7_untrusted_notebook_with_saved_pycomm_outputs(lab_server, open_notebook, notebook_name):
     saved = bootstrapped(SAVED_HTML, "5e0a1b2c-0000-4000-8000-000000000000")
-    path = lab_server.write_notebook(notebook_name("untrusted"), ["HTML(...)"], outputs=[[html_result(saved)]])
+    path = lab_server.write_notebook(
+        notebook_name("untrusted"), ["HTML(...)"], outputs=[[html_result(saved)]]
+    )
     nb = open_notebook(lab_server, path)
     nb.wait_for_output(0, "span", "static")
     assert not nb.is_trusted(0)
@@ -305,7 +313,9 @@ def test_7_untrusted_notebook_with_saved_pycomm_outputs(lab_server, open_noteboo
     assert_clean(nb)
 
 
-def test_saved_bootstrap_of_a_gone_kernel_ends_disconnected(lab_server, open_notebook, notebook_name):
+def test_saved_bootstrap_of_a_gone_kernel_ends_disconnected(
+    lab_server, open_notebook, notebook_name
+):
     gone = "5e0a1b2c-0000-4000-8000-000000000001"
     saved = bootstrapped(SAVED_HTML, gone)
     path = lab_server.write_notebook(
@@ -314,7 +324,9 @@ def test_saved_bootstrap_of_a_gone_kernel_ends_disconnected(lab_server, open_not
     nb = open_notebook(lab_server, path)
     assert nb.is_trusted(0)
     nb.wait_for_console(f"kernel {gone} does not exist")
-    status = nb.ui.wait_js(f"() => window.pycomm && window.pycomm.kernel('{gone}').status === 'disconnected' && 'ok'")
+    status = nb.ui.wait_js(
+        f"() => window.pycomm && window.pycomm.kernel('{gone}').status === 'disconnected' && 'ok'"
+    )
     assert status == "ok"
     nb.wait_for_output(0, ".state", re.compile(f"^failed: pycomm: kernel {gone} does not exist"))
     assert_clean(nb)
