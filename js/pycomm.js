@@ -32,6 +32,10 @@
  *   location: {href: string},
  *   console?: Pick<Console, "error" | "warn" | "info">,
  *   setTimeout?: (fn: () => void, ms: number) => any,
+ *   clearTimeout?: (handle: any) => void,
+ *   setInterval?: (fn: () => void, ms: number) => any,
+ *   clearInterval?: (handle: any) => void,
+ *   now?: () => number,
  * }} ClientOptions
  */
 
@@ -39,8 +43,12 @@ export const PROTOCOL = "v1.kernel.websocket.jupyter.org";
 export const PROTOCOL_VERSION = "5.3";
 /** Reconnection delays (ms), the last one repeated. */
 export const BACKOFF = [250, 500, 1000, 2000, 4000, 8000, 10000];
-/** Server close codes after which reconnecting cannot help. */
+/** Server close codes after which reconnecting cannot help (replaced; kernel gone). */
 const FINAL_CLOSE_CODES = new Set([4000, 4004]);
+/** Server close codes that end the session, with a reason worth passing on to comms. */
+const SESSION_END_CODES = new Set([4008, 4009]);
+/** Give up on a websocket handshake after this long (a frozen server never answers). */
+const CONNECT_TIMEOUT = 10000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -251,9 +259,202 @@ export class Comm {
   }
 }
 
+// --- BridgeLink: the websocket and the session protocol ---------------------------
+
+/**
+ * The bridge connection of one KernelClient: reconnects with backoff, resumes its
+ * session (the server replays what this page missed, and says how much of what it
+ * sent arrived), acknowledges what it receives, and watches the server's heartbeat.
+ * Control frames (bridge_hello, bridge_ack) are not counted; every other frame is.
+ */
+class BridgeLink {
+  /**
+   * @param {KernelClient} client
+   * @param {ClientOptions} options
+   */
+  constructor(client, options) {
+    this.client = client;
+    this.options = options;
+    this.session_id = uuid();
+    /** @type {WebSocket | null} */ this.ws = null;
+    this.ready = false; // hello received on the current socket
+    this.had_session = false;
+    this.given_up = false;
+    this.attempt = 0;
+    this.received = 0; // counted frames received in this session
+    this.acked = 0; // the last count acknowledged to the server
+    this.next_index = 0; // index of the next counted frame we send
+    /** @type {{index: number, frame: ArrayBuffer, comm_id?: string}[]} sent or waiting, not acknowledged */
+    this.unacked = [];
+    this.heartbeat_ms = 2000;
+    this.window_ms = 30000;
+    this.last_frame = 0;
+    this.connect_started = 0;
+    /** @type {Set<string>} comms open when the connection dropped: gone if the session is */
+    this.at_drop = new Set();
+    this.end_reason = "";
+    /** @type {any} */ this.window_timer = null;
+    /** @type {any} */ this.watchdog = null;
+  }
+
+  /** @returns {number} */
+  now() {
+    return (this.options.now || Date.now)();
+  }
+
+  connect() {
+    const { config, location, WebSocket: Socket } = this.options;
+    const url = new URL(bridgeUrl(config, this.client.kernel_id, this.session_id, location));
+    if (this.had_session) url.searchParams.set("resume", String(this.received));
+    const ws = new Socket(url.href, [PROTOCOL]);
+    ws.binaryType = "arraybuffer";
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      this.last_frame = this.now();
+    };
+    ws.onmessage = (event) => this.ws === ws && this.on_frame(event.data);
+    ws.onclose = (event) => this.ws === ws && this.on_close(opened, event.code, event.reason);
+    this.ws = ws;
+    this.ready = false;
+    this.connect_started = this.now();
+    this.client._set_status("connecting");
+    if (!this.watchdog) {
+      const every = this.options.setInterval || setInterval;
+      this.watchdog = every(() => this.tick(), 1000);
+      this.watchdog?.unref?.(); // (node, in tests: the watchdog alone keeps nothing alive)
+    }
+  }
+
+  /** Queue a counted frame; it goes out now if the session is up. @param {ArrayBuffer} frame @param {string} [comm_id] */
+  send(frame, comm_id) {
+    if (this.given_up) return false;
+    this.unacked.push({ index: this.next_index++, frame, comm_id });
+    if (this.ready && this.ws) this.ws.send(frame);
+    return true;
+  }
+
+  /** @param {ArrayBuffer | string} data */
+  on_frame(data) {
+    this.last_frame = this.now();
+    let msg;
+    try {
+      if (typeof data === "string") throw new Error("text frame on the v1 protocol");
+      msg = decode(data);
+    } catch (e) {
+      this.client.log.error("pycomm: could not decode a message from the bridge:", e);
+      this.count();
+      return;
+    }
+    const type = msg.header.msg_type;
+    if (msg.channel === "bridge" && type === "bridge_hello") return this.on_hello(msg.content);
+    if (msg.channel === "bridge" && type === "bridge_ack") return this.trim(msg.content.received);
+    this.count();
+    guarded(this.client.log, `handling ${type}`, () => this.client._dispatch(msg));
+  }
+
+  count() {
+    this.received += 1;
+    if (this.received - this.acked >= 64) this.ack();
+  }
+
+  ack() {
+    if (!this.ready || !this.ws) return;
+    this.acked = this.received;
+    this.ws.send(encode(this.client._message("bridge", "bridge_ack", { received: this.received })));
+  }
+
+  /** @param {number} received how many of our counted frames the server has */
+  trim(received) {
+    while (this.unacked.length && this.unacked[0].index < received) this.unacked.shift();
+  }
+
+  /** @param {Record<string, any>} hello */
+  on_hello(hello) {
+    const ws = /** @type {WebSocket} */ (this.ws);
+    this.heartbeat_ms = 1000 * (hello.heartbeat || 2);
+    this.window_ms = 1000 * (hello.reconnect_window ?? 30);
+    this.attempt = 0;
+    (this.options.clearTimeout || clearTimeout)(this.window_timer);
+    if (hello.resumed) {
+      this.trim(hello.received);
+    } else {
+      if (this.had_session) {
+        const why = this.end_reason || hello.reason || "the bridge session ended";
+        this.client._session_lost(why, this.at_drop);
+        // What is left was never received by any server: comms opened while away.
+        const keep = this.unacked.filter((e) => e.comm_id && this.client._comms.has(e.comm_id));
+        this.unacked = keep.map((e, index) => ({ ...e, index }));
+        this.next_index = keep.length;
+        this.received = this.acked = 0;
+      }
+    }
+    this.had_session = true;
+    this.ready = true;
+    this.at_drop = new Set();
+    this.end_reason = "";
+    for (const entry of this.unacked) ws.send(entry.frame);
+    this.client._session_up(Boolean(hello.resumed));
+  }
+
+  /** @param {boolean} opened @param {number} code @param {string} reason */
+  on_close(opened, code, reason) {
+    if (this.ready) this.at_drop = new Set(this.client._comms.keys());
+    this.ws = null;
+    this.ready = false;
+    this.client._set_status("disconnected");
+    if (this.given_up) return;
+    const why = reason || `the bridge connection closed (code ${code})`;
+    if (FINAL_CLOSE_CODES.has(code)) return this.give_up(`kernel ${this.client.kernel_id}: ${why}`);
+    if (SESSION_END_CODES.has(code)) this.end_reason = why;
+    if (this.had_session && !this.window_timer) {
+      const later = this.options.setTimeout || setTimeout;
+      this.window_timer = later(() => {
+        this.window_timer = null;
+        const lost = `disconnected for longer than the ${this.window_ms / 1000}s reconnect window`;
+        this.client._session_lost(lost, this.at_drop);
+      }, this.window_ms);
+    }
+    if (opened) return this.retry();
+    this.client._kernel_exists().then((exists) =>
+      exists === false
+        ? this.give_up(`kernel ${this.client.kernel_id} does not exist (output from an earlier session?)`)
+        : this.retry(),
+    );
+  }
+
+  retry() {
+    if (this.given_up) return;
+    const delay = BACKOFF[Math.min(this.attempt++, BACKOFF.length - 1)];
+    (this.options.setTimeout || setTimeout)(() => this.given_up || this.connect(), delay);
+  }
+
+  /** Every second: acknowledge, and drop a connection whose server went quiet. */
+  tick() {
+    const ws = this.ws;
+    if (!ws) return;
+    const waiting = this.now() - (ws.readyState === 1 ? this.last_frame : this.connect_started);
+    if (ws.readyState === 1 && this.received > this.acked) this.ack();
+    const limit = ws.readyState === 1 ? 3 * this.heartbeat_ms : CONNECT_TIMEOUT;
+    if (waiting > limit) {
+      ws.onclose = ws.onmessage = ws.onopen = null;
+      ws.close(4001, "the server went quiet");
+      this.on_close(ws.readyState !== 0, 4001, "the server went quiet");
+    }
+  }
+
+  /** @param {string} why */
+  give_up(why) {
+    this.given_up = true;
+    (this.options.clearInterval || clearInterval)(this.watchdog);
+    this.unacked = [];
+    this.client._given_up(why);
+  }
+}
+
 // --- KernelClient -------------------------------------------------------------
 
-/** The pycomm API bound to one kernel, over one bridge websocket. */
+/** The pycomm API bound to one kernel, over one bridge connection. */
 export class KernelClient {
   /**
    * @param {string} kernel_id
@@ -261,25 +462,24 @@ export class KernelClient {
    */
   constructor(kernel_id, options) {
     this.kernel_id = kernel_id;
-    this.session_id = uuid();
     /** @type {Status} */
     this.status = "connecting";
     this.options = options;
     this.log = options.console || console;
+    this.link = new BridgeLink(this, options);
+    this.session_id = this.link.session_id;
     /** @type {Map<string, Comm>} */ this._comms = new Map();
     /** @type {Map<string, TargetCallback>} */ this._targets = new Map();
     /** @type {Map<string, Set<Listener>>} */ this._listeners = new Map();
+    /** @type {Set<string>} targets registered on the server in this session */
+    this._registered = new Set();
     /** @type {Map<string, Comm>} */ this._shared = new Map();
     /** @type {Map<string, {resolve: (m: Message) => void, reject: (e: Error) => void}>} */
     this._requests = new Map();
     /** @type {Set<(status: Status) => void>} */ this._status_callbacks = new Set();
-    /** @type {ArrayBuffer[]} */ this._outbox = [];
-    /** @type {WebSocket | null} */ this._ws = null;
-    this._attempt = 0;
-    this._given_up = false;
     /** @type {(() => void) | null} */ this._resolve_ready = null;
     /** @type {((e: Error) => void) | null} */ this._reject_ready = null;
-    /** @type {Promise<void>} Resolves when the bridge websocket is open. */
+    /** @type {Promise<void>} Resolves when the bridge connection is up. */
     this.ready = new Promise((resolve, reject) => {
       this._resolve_ready = resolve;
       this._reject_ready = reject;
@@ -316,15 +516,14 @@ export class KernelClient {
    * @param {TargetCallback} callback
    */
   register_target(target_name, callback) {
-    const known = this._wants(target_name);
     this._targets.set(target_name, callback);
-    if (!known) this._send_registration("register_target_request", target_name);
+    this._sync_targets();
   }
 
   /** @param {string} target_name */
   unregister_target(target_name) {
     this._targets.delete(target_name);
-    if (!this._wants(target_name)) this._send_registration("unregister_target_request", target_name);
+    this._sync_targets();
   }
 
   /**
@@ -350,16 +549,13 @@ export class KernelClient {
    * @param {Listener} listener
    */
   on(target_name, listener) {
-    const known = this._wants(target_name);
     let set = this._listeners.get(target_name);
     if (!set) this._listeners.set(target_name, (set = new Set()));
     set.add(listener);
-    if (!known) this._send_registration("register_target_request", target_name);
+    this._sync_targets();
     return () => {
       set.delete(listener);
-      if (!this._wants(target_name)) {
-        this._send_registration("unregister_target_request", target_name);
-      }
+      this._sync_targets();
     };
   }
 
@@ -370,7 +566,11 @@ export class KernelClient {
    */
   async comm_info(target_name) {
     const content = target_name === undefined ? {} : { target_name };
-    const reply = await this._request("shell", "comm_info_request", content);
+    const msg = this._message("shell", "comm_info_request", content);
+    const reply = await new Promise((resolve, reject) => {
+      this._requests.set(msg.header.msg_id, { resolve, reject });
+      this._send(msg);
+    });
     return reply.content.comms || {};
   }
 
@@ -383,95 +583,14 @@ export class KernelClient {
     return () => this._status_callbacks.delete(callback);
   }
 
-  // --- connection -------------------------------------------------------------
-
-  /** Open the websocket (the Root calls this once; reconnects call it again). */
+  /** Open the bridge connection (the Root calls this once). */
   connect() {
-    const { config, location, WebSocket: Socket } = this.options;
-    const ws = new Socket(bridgeUrl(config, this.kernel_id, this.session_id, location), [PROTOCOL]);
-    ws.binaryType = "arraybuffer";
-    let opened = false;
-    ws.onopen = () => {
-      opened = true;
-      this._on_open(ws);
-    };
-    ws.onmessage = (event) => this._on_frame(event.data);
-    ws.onclose = (event) => {
-      if (this._ws === ws) this._on_close(opened, event.code, event.reason);
-    };
-    this._ws = ws;
-    this._set_status("connecting");
+    this.link.connect();
   }
 
-  /** @param {WebSocket} ws @private */
-  _on_open(ws) {
-    this._attempt = 0;
-    for (const target_name of this._wanted_targets()) {
-      ws.send(encode(this._message("bridge", "register_target_request", { target_name })));
-    }
-    for (const frame of this._outbox.splice(0)) ws.send(frame);
-    this._set_status("connected");
-    this._resolve_ready?.();
-  }
+  // --- the link's events ------------------------------------------------------
 
-  /**
-   * @param {boolean} opened
-   * @param {number} code
-   * @param {string} reason
-   * @private
-   */
-  _on_close(opened, code, reason) {
-    this._ws = null;
-    // The bridge closes a departed client's comms in the kernel: they are gone.
-    const why = reason || `the bridge connection closed (code ${code})`;
-    for (const comm of [...this._comms.values()]) {
-      comm._handle_close(this._local_message("comm_close", { comm_id: comm.comm_id, data: {} }, { reason: why }));
-    }
-    this._fail_requests(new Error(`pycomm: ${why}`));
-    this._set_status("disconnected");
-    if (FINAL_CLOSE_CODES.has(code)) {
-      this._give_up(`kernel ${this.kernel_id}: ${why}`);
-    } else if (opened) {
-      this._retry();
-    } else {
-      this._kernel_exists().then((exists) =>
-        exists === false
-          ? this._give_up(`kernel ${this.kernel_id} does not exist (output from an earlier session?)`)
-          : this._retry(),
-      );
-    }
-  }
-
-  /** @private */
-  _retry() {
-    if (this._given_up) return;
-    const delay = BACKOFF[Math.min(this._attempt++, BACKOFF.length - 1)];
-    (this.options.setTimeout || setTimeout)(() => this._given_up || this.connect(), delay);
-  }
-
-  /** @param {string} why @private */
-  _give_up(why) {
-    this._given_up = true;
-    this._set_status("disconnected");
-    this.log.error(`pycomm: ${why}; not reconnecting.`);
-    this._reject_ready?.(new Error(`pycomm: ${why}`));
-    this._outbox = [];
-  }
-
-  /** @returns {Promise<boolean | null>} null when it cannot be told. @private */
-  async _kernel_exists() {
-    const { fetch: get, config, location } = this.options;
-    if (!get) return null;
-    try {
-      const headers = config.token ? { Authorization: `token ${config.token}` } : undefined;
-      const response = await get(kernelApiUrl(config, this.kernel_id, location), { headers });
-      return response.status === 404 ? false : response.ok ? true : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** @param {Status} status @private */
+  /** @param {Status} status @internal */
   _set_status(status) {
     if (this.status === status) return;
     this.status = status;
@@ -480,22 +599,56 @@ export class KernelClient {
     }
   }
 
-  // --- incoming -----------------------------------------------------------------
-
-  /** @param {ArrayBuffer | string} data @private */
-  _on_frame(data) {
-    let msg;
-    try {
-      if (typeof data === "string") throw new Error("text frame on the v1 protocol");
-      msg = decode(data);
-    } catch (e) {
-      this.log.error("pycomm: could not decode a message from the bridge:", e);
-      return;
-    }
-    guarded(this.log, `handling ${msg.header.msg_type}`, () => this._dispatch(msg));
+  /** The session is up (new or resumed). @param {boolean} resumed @internal */
+  _session_up(resumed) {
+    if (!resumed) this._registered.clear();
+    this._sync_targets();
+    this._set_status("connected");
+    this._resolve_ready?.();
   }
 
-  /** @param {Message} msg @private */
+  /**
+   * The server no longer has this page's session: its comms are gone.
+   * @param {string} why
+   * @param {Set<string>} [only] just these comms (others were opened since, not sent yet)
+   * @internal
+   */
+  _session_lost(why, only) {
+    for (const comm of [...this._comms.values()]) {
+      if (only && !only.has(comm.comm_id)) continue;
+      const content = { comm_id: comm.comm_id, data: {} };
+      comm._handle_close(this._local_message("comm_close", content, { reason: why }));
+    }
+    const error = new Error(`pycomm: ${why}`);
+    for (const request of this._requests.values()) request.reject(error);
+    this._requests.clear();
+  }
+
+  /** @param {string} why @internal */
+  _given_up(why) {
+    this._session_lost(why);
+    this._set_status("disconnected");
+    this.log.error(`pycomm: ${why}; not reconnecting.`);
+    this._reject_ready?.(new Error(`pycomm: ${why}`));
+  }
+
+  /** @returns {Promise<boolean | null>} null when it cannot be told. @internal */
+  async _kernel_exists() {
+    const { fetch: get, config, location } = this.options;
+    if (!get) return null;
+    try {
+      const headers = config.token ? { Authorization: `token ${config.token}` } : undefined;
+      const signal = AbortSignal.timeout(CONNECT_TIMEOUT);
+      const response = await get(kernelApiUrl(config, this.kernel_id, location), { headers, signal });
+      return response.status === 404 ? false : response.ok ? true : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // --- incoming -----------------------------------------------------------------
+
+  /** @param {Message} msg @internal */
   _dispatch(msg) {
     const type = msg.header.msg_type;
     const comm = this._comms.get(msg.content.comm_id);
@@ -522,7 +675,7 @@ export class KernelClient {
     const callback = this._targets.get(target_name);
     if (!this._wants(target_name)) {
       // unregistered while the open was on its way: refuse it, as Jupyter frontends do
-      this._send_message("comm_close", { comm_id, data: {} });
+      this._send(this._message("shell", "comm_close", { comm_id, data: {} }));
       return;
     }
     const comm = new Comm(this, comm_id, target_name);
@@ -542,11 +695,10 @@ export class KernelClient {
   /** @param {Message} msg @private */
   _bridge_error(msg) {
     const { ename, evalue, msg_type, comm_id } = msg.content;
-    const error = new Error(`pycomm: ${ename}: ${evalue}`);
     const request = this._requests.get(msg.parent_header.msg_id);
     if (request) {
       this._requests.delete(msg.parent_header.msg_id);
-      request.reject(error);
+      request.reject(new Error(`pycomm: ${ename}: ${evalue}`));
       return;
     }
     this.log.error(`pycomm: the bridge refused ${msg_type || "a message"}: ${ename}: ${evalue}`);
@@ -597,44 +749,28 @@ export class KernelClient {
     return msg.header.msg_id;
   }
 
-  /**
-   * @param {string} channel
-   * @param {string} msg_type
-   * @param {Record<string, any>} content
-   * @returns {Promise<Message>}
-   * @private
-   */
-  _request(channel, msg_type, content) {
-    const msg = this._message(channel, msg_type, content);
-    return new Promise((resolve, reject) => {
-      this._requests.set(msg.header.msg_id, { resolve, reject });
-      this._send(msg);
-    });
-  }
-
-  /** @param {Error} error @private */
-  _fail_requests(error) {
-    for (const request of this._requests.values()) request.reject(error);
-    this._requests.clear();
-  }
-
-  /** @param {string} msg_type @param {string} target_name @private */
-  _send_registration(msg_type, target_name) {
-    // Registrations are not queued: every (re)connection registers all wanted targets.
-    if (this._ws && this.status === "connected") {
-      this._ws.send(encode(this._message("bridge", msg_type, { target_name })));
+  /** @param {OutgoingMessage} msg @private */
+  _send(msg) {
+    if (!this.link.send(encode(msg), msg.content.comm_id)) {
+      this.log.warn(`pycomm: kernel ${this.kernel_id} is disconnected; ${msg.header.msg_type} dropped`);
     }
   }
 
-  /** @param {OutgoingMessage} msg @private */
-  _send(msg) {
-    const frame = encode(msg);
-    if (this._ws && this.status === "connected") {
-      this._ws.send(frame);
-    } else if (this._given_up) {
-      this.log.warn(`pycomm: kernel ${this.kernel_id} is disconnected; ${msg.header.msg_type} dropped`);
-    } else {
-      this._outbox.push(frame);
+  /** Tell the server about targets registered or dropped since it last heard. @private */
+  _sync_targets() {
+    if (!this.link.ready) return; // the next session start does it
+    for (const target_name of this._registered) {
+      if (!this._wants(target_name)) {
+        this._registered.delete(target_name);
+        this._send(this._message("bridge", "unregister_target_request", { target_name }));
+      }
+    }
+    const wanted = [...this._targets.keys(), ...this._listeners.keys()];
+    for (const target_name of wanted) {
+      if (this._wants(target_name) && !this._registered.has(target_name)) {
+        this._registered.add(target_name);
+        this._send(this._message("bridge", "register_target_request", { target_name }));
+      }
     }
   }
 
@@ -645,7 +781,7 @@ export class KernelClient {
    * @param {Record<string, any>} [metadata]
    * @param {BufferLike[]} [buffers]
    * @returns {OutgoingMessage}
-   * @private
+   * @internal
    */
   _message(channel, msg_type, content, metadata, buffers) {
     return {
@@ -683,11 +819,6 @@ export class KernelClient {
   /** @param {string} target_name @private */
   _wants(target_name) {
     return this._targets.has(target_name) || (this._listeners.get(target_name)?.size ?? 0) > 0;
-  }
-
-  /** @private */
-  _wanted_targets() {
-    return new Set([...this._targets.keys(), ...[...this._listeners.keys()].filter((t) => this._wants(t))]);
   }
 }
 

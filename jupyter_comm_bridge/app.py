@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, default
+from traitlets import Bool, Enum, Float, Int, default
 
 from .handler import URL_PATTERN, BridgeWebsocketHandler
 from .injection import Injector
 from .page import EXTENSION_NAME, page_connection_class
 from .registry import RelayRegistry
+from .subshells import SUBSHELL_MODES
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 
@@ -45,11 +46,63 @@ class CommBridgeApp(ExtensionApp):
         config=True,
         help="Seconds the relay waits for a kernel's iopub to answer when it first connects.",
     )
+    reconnect_window = Float(
+        30.0,
+        config=True,
+        help="""Seconds a client's session outlives its websocket: what the kernel sends on its
+        comms meanwhile is kept and delivered, in order, when it reconnects. After that its comms
+        are closed in the kernel. 0 ends a session with its websocket.""",
+    )
+    max_queued_bytes = Int(
+        64 * 1024 * 1024,
+        config=True,
+        help="""Bytes sent to a client and not yet acknowledged by it (or kept while it is away)
+        before the bridge gives up on it: the client is closed with a reason (code 4008).""",
+    )
+    max_message_size = Int(
+        32 * 1024 * 1024,
+        config=True,
+        help="""Largest frame a client may send, in bytes. Bigger frames (up to twice this) are
+        refused with an error; yet bigger ones close the connection (1009).""",
+    )
+    rate_limit = Float(
+        10000.0,
+        config=True,
+        help="Messages a second a client may send on average (0: no limit); the excess is refused.",
+    )
+    rate_burst = Int(
+        20000,
+        config=True,
+        help="Messages a client may send at once, before rate_limit applies.",
+    )
+    heartbeat_interval = Float(
+        2.0,
+        config=True,
+        help="""Seconds between the server's acknowledgements to each client, which are also its
+        heartbeat: a client that hears nothing for three intervals reconnects.""",
+    )
+    ping_interval = Float(
+        2.0, config=True, help="Seconds between websocket pings to each bridge client."
+    )
+    ping_timeout = Float(
+        6.0,
+        config=True,
+        help="Seconds without a pong after which a bridge client's websocket is closed.",
+    )
     page_nodelay = Bool(
         True,
         config=True,
         help="""Set TCP_NODELAY on the page's own kernel websocket too, so small comm and
         status frames are not delayed by Nagle's algorithm.""",
+    )
+
+    comm_subshells = Enum(
+        SUBSHELL_MODES,
+        "per-target",
+        config=True,
+        help="""Kernel subshells for bridge comms, on kernels that support them (JEP 91), so
+        comms answer while a cell runs: "per-target" (one subshell per kernel and comm target,
+        as JupyterLab does), "per-comm", or "off" (the main shell, behind running cells).""",
     )
 
     registry: RelayRegistry
@@ -72,8 +125,12 @@ class CommBridgeApp(ExtensionApp):
         self.handlers.append((URL_PATTERN, BridgeWebsocketHandler, {"registry": self.registry}))
 
     async def _on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-        if data.get("action") == "shutdown" and data.get("status") == "success":
+        if data.get("status") != "success":
+            return
+        if data.get("action") == "shutdown":
             self.registry.kernel_gone(str(data.get("kernel_id")), "the kernel was shut down")
+        elif data.get("action") == "restart":
+            self.registry.kernel_restarted(str(data.get("kernel_id")))
 
     async def stop_extension(self) -> None:
         self.registry.close_all("the server is stopping")

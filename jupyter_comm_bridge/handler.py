@@ -14,6 +14,7 @@ from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
+from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .registry import RelayRegistry
@@ -33,12 +34,49 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
     def initialize(self, registry: RelayRegistry) -> None:
         self.registry = registry
         self.client_id = ""
+        self.resume: int | None = None
 
     def set_default_headers(self) -> None:
         """Websockets take none of JupyterHandler's default headers."""
 
     def get_compression_options(self) -> dict[str, Any] | None:
         return self.settings.get("websocket_compression_options", None)
+
+    # Liveness and size limits come from the extension's traits, not the server-wide settings.
+    @property
+    def ping_interval(self) -> float:  # type: ignore[override]
+        """Milliseconds, for WebSocketMixin's ping loop (see send_ping)."""
+        return self.registry.settings.ping_interval * 1000
+
+    @property
+    def ping_timeout(self) -> None:  # type: ignore[override]
+        """Unused: send_ping checks the pongs itself."""
+        return None
+
+    def send_ping(self) -> None:
+        """Ping; a client silent past ``ping_timeout`` is given up at once.
+
+        Its session is detached (to wait for a reconnect) without waiting the
+        seconds a close handshake with a dead peer takes.
+        """
+        now = IOLoop.current().time()
+        silent = now - self.last_pong
+        if self.ws_connection is None or self.ws_connection.client_terminated:
+            return
+        if self.relay is not None and silent > self.registry.settings.ping_timeout:
+            self.log.warning("comm-bridge: no pong from %s for %.1fs", self.client_id, silent)
+            relay, self.relay = self.relay, None
+            relay.detach(self)
+            self.close(1001, "no pong")
+            return
+        self.ping(b"")
+        self.last_ping = now
+
+    @property
+    def max_message_size(self) -> int:  # type: ignore[override]
+        # Frames up to twice the limit are read and refused with an error, keeping the
+        # connection; bigger ones make tornado close it (1009, "message too big").
+        return 2 * self.registry.settings.max_message_size
 
     @ws_authenticated
     async def get(self, kernel_id: str) -> None:  # type: ignore[override]
@@ -52,6 +90,10 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
             raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
         # Each connection is its own client: never the id of the page's own connection.
         self.client_id = self.get_argument("session_id", "") or uuid.uuid4().hex
+        resume = self.get_argument("resume", "")
+        if resume and not resume.isdigit():
+            raise web.HTTPError(400, "resume must be a count of messages")
+        self.resume = int(resume) if resume else None
         # Accept the websocket only once the kernel's iopub is live, so that an open
         # socket means a working one (and a kernel that is gone is an HTTP error).
         try:
@@ -69,7 +111,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         self.set_nodelay(True)
         try:
             self.relay = self.registry.relay(kernel_id)
-            await self.relay.attach(self)
+            await self.relay.attach(self, self.resume)
         except Exception as e:
             self.log.warning("comm-bridge: cannot relay kernel %s: %s", kernel_id, e)
             self.relay = None

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 EXTENSION_NAME = "jupyter_comm_bridge"
 DELIM = b"<IDS|MSG>"
 #: Cheap tests on the raw header bytes, before any parsing.
-_HEADER_HINTS = (b'"comm_', b'display_data"', b'"execute_result"')
+_HEADER_HINTS = (b'"comm_', b'display_data"', b'"execute_result"', b'"status"')
 
 
 def page_connection_class(base: type) -> type:
@@ -96,6 +96,13 @@ def to_page(
     if msg_type in COMM_TYPES:
         relay = bridge.registry.get(kernel_id)
         if relay is not None and relay.from_page(WireMessage(channel, msg_list[idx + 2 :], header)):
+            return None
+    elif msg_type == "status":
+        # busy/idle around the bridge's own requests would make the page's indicator flicker
+        relay = bridge.registry.get(kernel_id)
+        if relay is not None and relay.sent_by_bridge(
+            session.unpack(msg_list[idx + 3]).get("msg_id")
+        ):
             return None
     elif msg_type in DISPLAY_TYPES and b"pycomm" in msg_list[idx + 5]:
         content = bridge.injector.inject(kernel_id, session.unpack(msg_list[idx + 5]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .relay import KernelRelay, RelaySettings
+from .relay import CLOSE_GOING_AWAY, CLOSE_KERNEL_GONE, KernelRelay, RelaySettings
 
 
 class RelayRegistry:
@@ -30,19 +30,32 @@ class RelayRegistry:
         relay = self.relays.get(kernel_id)
         if relay is None:
             kernel = self.kernel_manager.get_kernel(kernel_id)
-            relay = KernelRelay(kernel_id, kernel, self.settings, self._allowed_types, self.log)
+            relay = KernelRelay(
+                kernel_id,
+                kernel,
+                self.settings,
+                self._allowed_types,
+                self.log,
+                on_dead=lambda: self.kernel_gone(kernel_id, "the kernel died"),
+            )
             self.relays[kernel_id] = relay
         return relay
 
     def _allowed_types(self) -> list[str]:
         return list(getattr(self.kernel_manager, "allowed_message_types", []) or [])
 
-    def kernel_gone(self, kernel_id: str, reason: str) -> None:
+    def kernel_gone(self, kernel_id: str, reason: str, code: int = CLOSE_KERNEL_GONE) -> None:
         relay = self.relays.pop(kernel_id, None)
         if relay is not None:
             self.log.info("comm-bridge: kernel %s gone (%s)", kernel_id, reason)
-            relay.close(reason)
+            relay.close(reason, code)
+
+    def kernel_restarted(self, kernel_id: str) -> None:
+        relay = self.relays.get(kernel_id)
+        if relay is not None:
+            relay.kernel_restarted()
 
     def close_all(self, reason: str) -> None:
+        """The server is stopping: clients may come back to the next one (1001)."""
         for kernel_id in list(self.relays):
-            self.kernel_gone(kernel_id, reason)
+            self.kernel_gone(kernel_id, reason, CLOSE_GOING_AWAY)

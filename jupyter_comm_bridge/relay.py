@@ -1,4 +1,4 @@
-"""One kernel's relay: every bridge client of the kernel, its comm table, its upstream.
+"""One kernel's relay: its client sessions, its comm table, its connection to the kernel.
 
 Client frames come in through :meth:`KernelRelay.from_client`, kernel messages
 through the upstream and (for the moments before the relay's own iopub is live)
@@ -9,60 +9,41 @@ the client that sent it, and the connection carries on.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from jupyter_client.session import Session
-from tornado.ioloop import IOLoop
+from tornado.ioloop import IOLoop, PeriodicCallback
 
-from . import wire
+from . import gate, wire
 from .comms import ClientId, CommTable, PendingComm
-from .upstream import UpstreamError, ZMQUpstream
+from .gate import COMM_TYPES, Refused
+from .link import KernelLink, LinkSettings
+from .session import ACK, BRIDGE_CHANNEL, BridgeSocket, ClientSession, SessionSettings
+from .upstream import UpstreamError
 from .wire import MalformedMessage, WireMessage
 
-#: What a bridge client may send to the kernel (all on the shell channel).
-FORWARDED_TYPES = ("comm_open", "comm_msg", "comm_close", "comm_info_request")
-COMM_TYPES = frozenset({"comm_open", "comm_msg", "comm_close"})
-#: Bridge control channel, answered by the relay itself.
-BRIDGE_CHANNEL = "bridge"
 #: Recent kernel msg_ids kept to drop the second copy when both the page's
 #: connection and the relay's own iopub deliver a message.
 SEEN_LIMIT = 4096
 #: How long after the relay's iopub is live the page's copies are still merged in.
 PAGE_FEED_GRACE = 2.0
-#: Websocket close codes; clients do not reconnect after these.
-CLOSE_REPLACED = 4000
-CLOSE_KERNEL_GONE = 4004
 #: Requests remembered for routing their replies.
 REQUESTS_LIMIT = 4096
+#: Websocket close codes; clients do not reconnect after the 400x ones.
+CLOSE_GOING_AWAY = 1001
+CLOSE_REPLACED = 4000
+CLOSE_KERNEL_GONE = 4004
+CLOSE_TOO_SLOW = 4008
+CLOSE_EXPIRED = 4009
 
 
-class BridgeClient(Protocol):
-    """A connected client, as the relay sees it (the websocket handler)."""
-
-    client_id: ClientId
-    protocol: str
-
-    def write_frame(self, frame: wire.Frame, binary: bool) -> None: ...
-
-    def close_bridge(self, code: int, reason: str) -> None: ...
-
-
-class RelaySettings(Protocol):
+class RelaySettings(SessionSettings, LinkSettings, Protocol):
     claim_window: float
     pending_limit: int
-    connect_timeout: float
-
-
-class Refused(Exception):
-    """A message the bridge will not forward; ``ename`` and the text go to the client."""
-
-    def __init__(self, ename: str, evalue: str) -> None:
-        super().__init__(evalue)
-        self.ename = ename
+    max_message_size: int
 
 
 class KernelRelay:
@@ -75,6 +56,7 @@ class KernelRelay:
         settings: RelaySettings,
         allowed_types: Callable[[], list[str]],
         log: logging.Logger,
+        on_dead: Callable[[], None],
     ) -> None:
         self.kernel_id = kernel_id
         self.kernel_manager = kernel_manager
@@ -84,98 +66,154 @@ class KernelRelay:
         self.session = Session(key=kernel_manager.session.key)
         self.unpack = self.session.unpack
         self.table = CommTable(settings.pending_limit)
-        self.clients: dict[ClientId, BridgeClient] = {}
-        self.upstream: ZMQUpstream | None = None
-        self._connecting: asyncio.Future[None] | None = None
-        self._live_since: float | None = None
+        self.sessions: dict[ClientId, ClientSession] = {}
+        self.link = KernelLink(kernel_manager, self.session, self._from_kernel, settings, log)
         self._requests: OrderedDict[str, ClientId] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._expiry_handle: object | None = None
+        self._heartbeat = PeriodicCallback(self._beat, settings.heartbeat_interval * 1000)
+        self._on_dead = on_dead
+        kernel_manager.add_restart_callback(self.kernel_restarted, "restart")
+        kernel_manager.add_restart_callback(on_dead, "dead")
 
-    # --- clients come and go ----------------------------------------------
+    # --- the connection to the kernel -----------------------------------------
 
     async def connect(self) -> None:
         """Connect to the kernel, if no client has yet; wait until iopub is live."""
-        if self._connecting is None:
-            self._connecting = asyncio.ensure_future(self._connect())
-        await asyncio.shield(self._connecting)
+        await self.link.connect()
 
-    async def attach(self, client: BridgeClient) -> None:
-        """Add a client (connecting to the kernel again if the last client just left)."""
-        stale = self.clients.get(client.client_id)
-        if stale is not None and stale is not client:
-            self.log.warning("comm-bridge: replacing stale connection %s", client.client_id)
-            self.detach(stale)
-            stale.close_bridge(
-                CLOSE_REPLACED, "replaced by a new connection with the same session_id"
-            )
-        self.clients[client.client_id] = client
-        try:
-            await self.connect()
-        except Exception:
-            self.clients.pop(client.client_id, None)
-            raise
+    def kernel_restarted(self) -> None:
+        """The kernel process was replaced: its comms are gone, its targets stay registered."""
+        self.log.info("comm-bridge: kernel %s restarted; closing its comms", self.kernel_id)
+        for comm_id, record in list(self.table.comms.items()):
+            for client_id in record.clients:
+                self._send_close(client_id, comm_id, "the kernel restarted")
+        self.table.comms.clear()
+        for pending in self.table.expire(float("inf")):
+            pending.held.clear()
+        self.link.reconnect()
 
-    async def _connect(self) -> None:
-        upstream = ZMQUpstream(self.kernel_manager, self.session, self._from_kernel, self.log)
-        self.upstream = upstream
-        try:
-            await upstream.connect(self.settings.connect_timeout)
-        except Exception:
-            upstream.close()
-            self.upstream = None
-            self._connecting = None
-            raise
-        self._live_since = IOLoop.current().time()
-
-    def detach(self, client: BridgeClient) -> None:
-        """Remove a client; close in the kernel the comms nobody is left to use."""
-        if self.clients.get(client.client_id) is not client:
-            return
-        del self.clients[client.client_id]
-        for comm_id in self.table.drop_client(client.client_id):
-            self._close_in_kernel(comm_id, "the bridge client that used it disconnected")
-        if not self.clients:
-            self._disconnect_upstream()
-
-    def _disconnect_upstream(self) -> None:
-        if self.upstream is not None:
-            self.upstream.close()
-        self.upstream = None
-        self._connecting = None
-        self._live_since = None
-
-    def close(self, reason: str) -> None:
-        """The kernel is gone: close every client with ``reason``."""
-        for client in list(self.clients.values()):
-            client.close_bridge(CLOSE_KERNEL_GONE, reason)
-        self.clients.clear()
-        self._disconnect_upstream()
+    def close(self, reason: str, code: int = CLOSE_KERNEL_GONE) -> None:
+        """The kernel (or the server) is going: close every client with ``reason``."""
+        for session in list(self.sessions.values()):
+            self._cancel_expiry(session)
+            if session.socket is not None:
+                session.socket.close_bridge(code, reason)
+        self.sessions.clear()
+        self._heartbeat.stop()
+        self.link.disconnect()
         for pending in self.table.expire(float("inf")):
             pending.held.clear()
         if self._expiry_handle is not None:
             IOLoop.current().remove_timeout(self._expiry_handle)
             self._expiry_handle = None
+        self.kernel_manager.remove_restart_callback(self.kernel_restarted, "restart")
+        self.kernel_manager.remove_restart_callback(self._on_dead, "dead")
+
+    # --- client sessions ------------------------------------------------------
+
+    async def attach(self, socket: BridgeSocket, resume: int | None) -> None:
+        """A client connects: a new session, or (``resume``) the one it had."""
+        await self.connect()
+        session = self.sessions.get(socket.client_id)
+        reason = None
+        if resume is not None and (session is None or not session.can_resume(resume)):
+            reason = "the server no longer has this session (reconnect window passed, or restart)"
+        if session is not None and (resume is None or reason):
+            self.drop_session(
+                session, "replaced by a new connection with its session_id", CLOSE_REPLACED
+            )
+            session = None
+        if session is None:
+            session = ClientSession(
+                socket.client_id, self.session, self.settings, self.log, IOLoop.current().time()
+            )
+            self.sessions[socket.client_id] = session
+        elif session.socket is not None:
+            old = session.socket
+            session.detach()
+            old.close_bridge(CLOSE_REPLACED, "replaced by a resumed connection")
+        self._cancel_expiry(session)
+        session.attach(socket, None if reason else resume, reason)
+        if not self._heartbeat.is_running():
+            self._heartbeat.start()
+
+    def detach(self, socket: BridgeSocket) -> None:
+        """A client's websocket closed: keep its session for ``reconnect_window`` seconds."""
+        session = self.sessions.get(socket.client_id)
+        if session is None or session.socket is not socket:
+            return
+        session.detach()
+        window = self.settings.reconnect_window
+        if window <= 0:
+            self.drop_session(session, "disconnected")
+            return
+        reason = f"the client did not reconnect within {window:g}s"
+        session.expiry = IOLoop.current().call_later(
+            window, lambda: self.drop_session(session, reason, CLOSE_EXPIRED)
+        )
+
+    def drop_session(self, session: ClientSession, reason: str, code: int = CLOSE_EXPIRED) -> None:
+        """End a session: close its socket, and the comms nobody else uses in the kernel."""
+        if self.sessions.get(session.client_id) is not session:
+            return
+        del self.sessions[session.client_id]
+        self._cancel_expiry(session)
+        if session.socket is not None:
+            socket = session.socket
+            session.detach()
+            socket.close_bridge(code, reason)
+        closes = {
+            self._close_in_kernel(comm_id, f"session {session.client_id} ended: {reason}")
+            for comm_id in self.table.drop_client(session.client_id)
+        }
+        self.log.info("comm-bridge: session %s ended: %s", session.client_id, reason)
+        if not self.sessions:
+            self._heartbeat.stop()
+            self.link.retire(closes)
+
+    def _cancel_expiry(self, session: ClientSession) -> None:
+        if session.expiry is not None:
+            IOLoop.current().remove_timeout(session.expiry)
+            session.expiry = None
+
+    def _beat(self) -> None:
+        for session in list(self.sessions.values()):
+            if session.socket is not None:
+                session.heartbeat()
 
     @property
     def idle(self) -> bool:
-        return not self.clients and not self.table.pending
+        return not self.sessions and not self.table.pending
 
     # --- from a client ----------------------------------------------------
 
-    def from_client(self, client: BridgeClient, frame: wire.Frame) -> None:
+    def from_client(self, socket: BridgeSocket, frame: wire.Frame) -> None:
         """Handle one frame from a client: the exception boundary for it."""
+        session = self.sessions.get(socket.client_id)
+        if session is None or session.socket is not socket:
+            return  # a replaced socket's last words
         msg: WireMessage | None = None
         parent: dict[str, Any] | None = None
         try:
-            msg = wire.from_client(frame, client.protocol, self.session.pack, self.unpack)
+            msg = wire.from_client(frame, socket.protocol, self.session.pack, self.unpack)
+            if len(frame) > self.settings.max_message_size:
+                session.counted()
+                parent = msg.header
+                raise Refused(
+                    "MessageTooBig",
+                    f"a frame of {len(frame)} bytes is over the "
+                    f"{self.settings.max_message_size} byte limit",
+                )
+            if msg.channel == BRIDGE_CHANNEL and msg.msg_type == ACK:
+                session.acknowledged(msg.content(self.unpack).get("received"))
+                return
+            session.counted()
             parent = msg.header
-            if msg.channel == BRIDGE_CHANNEL:
-                self._bridge_request(client, msg)
-            else:
-                self._forward(client, msg)
+            self._dispatch(session, msg)
             return
         except MalformedMessage as e:
+            session.counted()
             ename, evalue, parent = "MalformedMessage", str(e), e.header
         except Refused as e:
             ename, evalue = e.ename, str(e)
@@ -184,74 +222,67 @@ class KernelRelay:
                 "comm-bridge: error handling %s (comm_id=%s) from %s",
                 msg.msg_type if msg else "a frame",
                 _comm_id_of(msg),
-                client.client_id,
+                socket.client_id,
             )
             ename, evalue = "BridgeError", f"internal error: {e!r}"
         try:
-            self._error(client, ename, evalue, parent, msg)
+            self._error(session, ename, evalue, parent, msg)
         except Exception:
-            self.log.exception("comm-bridge: could not answer %s with %s", client.client_id, ename)
+            self.log.exception("comm-bridge: could not answer %s with %s", socket.client_id, ename)
 
-    def _forward(self, client: BridgeClient, msg: WireMessage) -> None:
-        msg_type = msg.msg_type
-        allowed = self.allowed_types()
-        if (
-            msg.channel != "shell"
-            or msg_type not in FORWARDED_TYPES
-            or (allowed and msg_type not in allowed)
-        ):
-            raise Refused(
-                "MessageRefused",
-                f"comm-bridge does not forward {msg_type!r} on the {msg.channel!r} channel: "
-                f"only {', '.join(t for t in FORWARDED_TYPES if not allowed or t in allowed)}"
-                " on the shell channel reach the kernel",
+    def _dispatch(self, session: ClientSession, msg: WireMessage) -> None:
+        now = IOLoop.current().time()
+        if session.over_rate(now):
+            session.refused_since_report += 1
+            if now - session.last_report < 1.0:
+                return  # refused; reported once a second
+            count, session.refused_since_report, session.last_report = (
+                session.refused_since_report,
+                0,
+                now,
             )
-        if msg_type in COMM_TYPES:
-            self._check_comm(client, msg)
-        if self.upstream is None:
-            raise Refused("KernelUnavailable", "the connection to the kernel is closed")
-        self._remember_request(msg.msg_id, client.client_id)
+            raise Refused(
+                "RateLimited",
+                f"over {self.settings.rate_limit:g} messages a second: {count} message(s) refused",
+            )
+        if msg.channel == BRIDGE_CHANNEL:
+            self._bridge_request(session, msg)
+        else:
+            self._forward(session, msg)
+
+    def _forward(self, session: ClientSession, msg: WireMessage) -> None:
+        gate.check_forwardable(msg, self.allowed_types())
+        comm_id = None
+        if msg.msg_type in COMM_TYPES:
+            comm_id = gate.check_comm(self.table, session.client_id, msg, self.unpack)
+        self._remember_request(msg.msg_id, session.client_id)
+        record = self.table.comms.get(comm_id) if comm_id is not None else None
         try:
-            self.upstream.send_raw("shell", msg.parts)
+            self.link.send_comm(msg, record.target_name if record else None, comm_id)
         except UpstreamError as e:
             raise Refused("KernelUnavailable", str(e)) from None
-        if msg_type == "comm_close":
-            comm_id = msg.comm_id(self.unpack) or ""
-            for other in self.table.close_from_client(client.client_id, comm_id):
+        if msg.msg_type == "comm_close" and comm_id is not None:
+            for other in self.table.close_from_client(session.client_id, comm_id):
                 self._send_close(other, comm_id, "closed by another client of the comm")
 
-    def _check_comm(self, client: BridgeClient, msg: WireMessage) -> None:
-        content = msg.content(self.unpack)
-        comm_id = content.get("comm_id")
-        if not isinstance(comm_id, str) or not comm_id:
-            raise Refused("MalformedMessage", f"{msg.msg_type} needs a content.comm_id string")
-        if msg.msg_type == "comm_open":
-            target_name = content.get("target_name")
-            if not isinstance(target_name, str) or not target_name:
-                raise Refused("MalformedMessage", "comm_open needs a content.target_name string")
-            if not self.table.open_from_client(client.client_id, comm_id, target_name):
-                raise Refused("CommExists", f"comm {comm_id!r} is already open")
-        elif not self.table.may_use(client.client_id, comm_id):
-            raise Refused("UnknownComm", f"comm {comm_id!r} is not open on this connection")
-
-    def _bridge_request(self, client: BridgeClient, msg: WireMessage) -> None:
+    def _bridge_request(self, session: ClientSession, msg: WireMessage) -> None:
         kind = msg.msg_type.removesuffix("_request")
         if kind not in ("register_target", "unregister_target"):
             raise Refused("MessageRefused", f"unknown bridge message {msg.msg_type!r}")
-        target_name = msg.content(self.unpack).get("target_name")
-        if not isinstance(target_name, str) or not target_name:
-            raise Refused("MalformedMessage", f"{msg.msg_type} needs a content.target_name string")
+        target_name = gate.target_of(msg, self.unpack)
         claimed: list[PendingComm] = []
         if kind == "register_target":
-            claimed = self.table.register(client.client_id, target_name)
+            claimed = self.table.register(session.client_id, target_name)
         else:
-            self.table.unregister(client.client_id, target_name)
+            self.table.unregister(session.client_id, target_name)
         reply = {"status": "ok", "target_name": target_name}
-        self._send(client, self._build(BRIDGE_CHANNEL, f"{kind}_reply", reply, msg.header))
+        self._deliver(
+            session.client_id, self._build(BRIDGE_CHANNEL, f"{kind}_reply", reply, msg.header)
+        )
         for pending in claimed:
             pending.held.clear()  # the page's automatic comm_close must not reach the kernel
             for kept in pending.messages:
-                self._send(client, kept)
+                self._deliver(session.client_id, kept)
 
     # --- from the kernel ---------------------------------------------------
 
@@ -264,6 +295,8 @@ class KernelRelay:
                 self._route_comm(msg)
             elif channel == "shell":
                 self._route_reply(msg)
+            elif channel == "control":
+                self.link.on_control(msg)
         except Exception:
             self.log.exception(
                 "comm-bridge: error routing %s from kernel %s (comm_id=%s)",
@@ -283,30 +316,29 @@ class KernelRelay:
         now = IOLoop.current().time()
         window = self.settings.claim_window
         for client_id in self.table.from_kernel(msg, comm_id, target_name, now, window):
-            self._send(self.clients.get(client_id), msg)
+            self._deliver(client_id, msg)
         if self.table.pending:
             self._release(self.table.over_limit())
             self._schedule_expiry()
 
     def _route_reply(self, msg: WireMessage) -> None:
-        parent_id = msg.parent_header(self.unpack).get("msg_id")
-        client = self.clients.get(self._requests.pop(parent_id, ""))
-        if client is None:
+        if self.link.resent_on_new_subshell(msg):
+            return
+        client_id = self._requests.pop(msg.parent_header(self.unpack).get("msg_id"), "")
+        if client_id not in self.sessions:
             return
         if msg.msg_type == "comm_info_reply":
-            msg = self._filter_comm_info(client, msg)
-        self._send(client, msg)
+            msg = self._filter_comm_info(client_id, msg)
+        self._deliver(client_id, msg)
 
-    def _filter_comm_info(self, client: BridgeClient, msg: WireMessage) -> WireMessage:
+    def _filter_comm_info(self, client_id: ClientId, msg: WireMessage) -> WireMessage:
         content = dict(msg.content(self.unpack))
         comms = content.get("comms")
-        if not isinstance(comms, dict):
-            comms = {}
         content["comms"] = {
             comm_id: info
-            for comm_id, info in comms.items()
+            for comm_id, info in (comms.items() if isinstance(comms, dict) else ())
             if isinstance(info, dict)
-            and self.table.visible(client.client_id, comm_id, str(info.get("target_name", "")))
+            and self.table.visible(client_id, comm_id, str(info.get("target_name", "")))
         }
         return wire.with_content(msg, content, self.session.pack)
 
@@ -324,10 +356,14 @@ class KernelRelay:
             return False
         target_name = content.get("target_name") if msg.msg_type == "comm_open" else None
         hide = self.table.hides_from_page(msg, comm_id, target_name)
-        live = self._live_since
+        live = self.link.live_since
         if live is None or IOLoop.current().time() - live < PAGE_FEED_GRACE:
             self._route_comm(msg)
         return hide
+
+    def sent_by_bridge(self, msg_id: object) -> bool:
+        """Whether ``msg_id`` is a request the relay sent (its own or a client's)."""
+        return self.link.sent(msg_id)
 
     def page_comm_close(self, comm_id: str, forward: Callable[[], None]) -> bool:
         """The page closes ``comm_id``; True if the bridge keeps it from the kernel."""
@@ -369,26 +405,26 @@ class KernelRelay:
             for forward in pending.held:
                 forward()
 
-    def _close_in_kernel(self, comm_id: str, reason: str) -> None:
-        if self.upstream is None:
-            return
-        content = {"comm_id": comm_id, "data": {}}
+    def _close_in_kernel(self, comm_id: str, reason: str) -> str:
+        """Close a comm in the kernel; returns the comm_close's msg_id ("" if not sent)."""
         try:
-            self.upstream.send_new("shell", "comm_close", content)
+            msg_id = self.link.send_new("shell", "comm_close", {"comm_id": comm_id, "data": {}})
         except UpstreamError:
-            return
+            return ""
         self.log.info(
             "comm-bridge: closed comm %s in kernel %s: %s", comm_id, self.kernel_id, reason
         )
+        return msg_id
 
     def _send_close(self, client_id: ClientId, comm_id: str, reason: str) -> None:
         content = {"comm_id": comm_id, "data": {}}
-        closing = self._build("iopub", "comm_close", content, metadata={"reason": reason})
-        self._send(self.clients.get(client_id), closing)
+        self._deliver(
+            client_id, self._build("iopub", "comm_close", content, metadata={"reason": reason})
+        )
 
     def _error(
         self,
-        client: BridgeClient,
+        session: ClientSession,
         ename: str,
         evalue: str,
         parent: dict[str, Any] | None,
@@ -399,8 +435,10 @@ class KernelRelay:
             content["msg_type"] = msg.msg_type
             if _comm_id_of(msg) is not None:
                 content["comm_id"] = _comm_id_of(msg)
-        self.log.info("comm-bridge: %s from %s: %s", ename, client.client_id, evalue)
-        self._send(client, self._build(BRIDGE_CHANNEL, "bridge_error", content, parent))
+        self.log.info("comm-bridge: %s from %s: %s", ename, session.client_id, evalue)
+        self._deliver(
+            session.client_id, self._build(BRIDGE_CHANNEL, "bridge_error", content, parent)
+        )
 
     def _build(
         self,
@@ -412,11 +450,12 @@ class KernelRelay:
     ) -> WireMessage:
         return wire.build_message(self.session, channel, msg_type, content, parent, metadata)
 
-    def _send(self, client: BridgeClient | None, msg: WireMessage) -> None:
-        if client is None:
-            return
-        frame, binary = wire.to_client(msg, client.protocol, self.unpack)
-        client.write_frame(frame, binary)
+    def _deliver(self, client_id: ClientId, msg: WireMessage) -> None:
+        session = self.sessions.get(client_id)
+        if session is not None and not session.deliver(msg):
+            limit = self.settings.max_queued_bytes
+            reason = f"the client is not reading: over {limit} bytes waiting for it"
+            self.drop_session(session, reason, CLOSE_TOO_SLOW)
 
 
 def _comm_id_of(msg: WireMessage | None) -> str | None:

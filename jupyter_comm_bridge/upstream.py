@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import zmq
 from jupyter_client.session import Session
-from tornado.ioloop import IOLoop
+from tornado.ioloop import PeriodicCallback
+from zmq.eventloop.zmqstream import ZMQStream
 
 OnMessage = Callable[[str, list[bytes]], None]
 
 NUDGE_INTERVAL = 0.5
 LINGER_MS = 1000
+#: msg_ids of recent requests sent through this upstream, to know their iopub status.
+SENT_LIMIT = 4096
 
 
 class UpstreamError(RuntimeError):
@@ -41,46 +45,76 @@ class ZMQUpstream:
         self.streams: dict[str, Any] = {}
         self._nudge_ids: set[str] = set()
         self._iopub_live: asyncio.Future[None] | None = None
+        #: The content of the kernel's first kernel_info_reply ({} if none came in time).
+        self.kernel_info: dict[str, Any] = {}
+        self._kernel_info: asyncio.Future[None] | None = None
+        self._sent: OrderedDict[str, None] = OrderedDict()
 
     @property
     def connected(self) -> bool:
         return self._iopub_live is not None and self._iopub_live.done() and bool(self.streams)
 
     async def connect(self, timeout: float) -> None:
-        """Open the streams and wait until iopub is live (or ``timeout`` passes)."""
+        """Open the streams; wait until iopub is live and kernel_info is known (or ``timeout``)."""
         loop = asyncio.get_running_loop()
         self._iopub_live = loop.create_future()
+        self._kernel_info = loop.create_future()
         identity = self.session.bsession
-        for channel in ("iopub", "shell", "control"):
-            stream = getattr(self.kernel_manager, f"connect_{channel}")(identity=identity)
+        self.streams["iopub"] = self._connect_iopub()
+        for channel in ("shell", "control"):
+            self.streams[channel] = getattr(self.kernel_manager, f"connect_{channel}")(
+                identity=identity
+            )
+        for channel, stream in self.streams.items():
             stream.on_recv(self._receiver(channel))
-            self.streams[channel] = stream
-        handle = None
-
-        def nudge() -> None:
-            nonlocal handle
-            if self._iopub_live is None or self._iopub_live.done() or not self.streams:
-                return
-            for channel in ("shell", "control"):
-                self._nudge_ids.add(self.send_new(channel, "kernel_info_request", {}))
-            handle = IOLoop.current().call_later(NUDGE_INTERVAL, nudge)
-
-        nudge()
+        nudger = PeriodicCallback(self._nudge, NUDGE_INTERVAL * 1000)
+        self._nudge()
+        nudger.start()
         try:
-            await asyncio.wait_for(asyncio.shield(self._iopub_live), timeout)
-        except asyncio.TimeoutError:
+            _, late = await asyncio.wait((self._iopub_live, self._kernel_info), timeout=timeout)
+        finally:
+            nudger.stop()
+        if late:
             self.log.warning(
-                "comm-bridge: no iopub message from kernel %s within %.0fs; going on",
+                "comm-bridge: kernel %s: no %s within %.0fs; going on",
                 getattr(self.kernel_manager, "kernel_id", "?"),
+                "iopub message" if self._iopub_live in late else "kernel_info_reply",
                 timeout,
             )
-            if not self._iopub_live.done():
-                self._iopub_live.set_result(None)
-        finally:
-            if handle is not None:
-                IOLoop.current().remove_timeout(handle)
+            for future in late:
+                future.set_result(None)
         if not self.streams:
             raise UpstreamError("the connection to the kernel was closed while connecting")
+
+    def _nudge(self) -> None:
+        """Ask for kernel_info on shell and control: the replies' iopub status show it is live."""
+        if self._iopub_live is None or self._iopub_live.done() or not self.streams:
+            return
+        for channel in ("shell", "control"):
+            self._nudge_ids.add(self.send_new(channel, "kernel_info_request", {}))
+
+    def _connect_iopub(self) -> ZMQStream:
+        """The iopub subscription, with no receive high-water mark.
+
+        A PUB socket silently drops what a subscriber is too slow to take once the
+        pipe between them is full. With no limit on our side (set before connecting,
+        where it shapes the pipe) libzmq keeps reading, so only the kernel's own send
+        limit (1000 messages by default) remains, as for every Jupyter frontend;
+        max_queued_bytes bounds what waits for each client. jupyter_client's
+        connect_iopub cannot take the option, hence this socket of our own.
+        """
+        info = self.kernel_manager.get_connection_info()
+        sock = self.kernel_manager.context.socket(zmq.SUB, socket_class=zmq.Socket)
+        sock.linger = 1000
+        sock.setsockopt(zmq.RCVHWM, 0)
+        if "curve_publickey" in info:
+            sock.curve_secretkey = info["curve_secretkey"].encode()
+            sock.curve_publickey = sock.curve_serverkey = info["curve_publickey"].encode()
+        sock.setsockopt(zmq.SUBSCRIBE, b"")
+        port = info["iopub_port"]
+        ip, transport = info["ip"], info["transport"]
+        sock.connect(f"tcp://{ip}:{port}" if transport == "tcp" else f"{transport}://{ip}-{port}")
+        return ZMQStream(sock)
 
     def _receiver(self, channel: str) -> Callable[[list[bytes]], None]:
         def receive(msg_list: list[bytes]) -> None:
@@ -96,13 +130,17 @@ class ZMQUpstream:
         _, parts = self.session.feed_identities(msg_list)
         try:
             parent = self.session.unpack(parts[2])
+            msg_id = parent.get("msg_id") if isinstance(parent, dict) else None
+            if msg_id not in self._nudge_ids:
+                return False
+            self._nudge_ids.discard(msg_id)
+            content = self.session.unpack(parts[4])
         except (ValueError, IndexError):
             return False
-        msg_id = parent.get("msg_id") if isinstance(parent, dict) else None
-        if msg_id in self._nudge_ids:
-            self._nudge_ids.discard(msg_id)
-            return True
-        return False
+        if self._kernel_info is not None and not self._kernel_info.done():
+            self.kernel_info = content if isinstance(content, dict) else {}
+            self._kernel_info.set_result(None)
+        return True
 
     def send_raw(self, channel: str, parts: list[Any]) -> None:
         """Sign and send ``[header, parent, metadata, content, *buffers]``."""
@@ -117,7 +155,19 @@ class ZMQUpstream:
         if stream is None or stream.closed():
             raise UpstreamError("the connection to the kernel is closed")
         msg = self.session.send(stream, msg_type, content)
-        return msg["header"]["msg_id"] if msg else ""
+        msg_id = msg["header"]["msg_id"] if msg else ""
+        self.note_sent(msg_id)
+        return msg_id
+
+    def note_sent(self, msg_id: str) -> None:
+        """Remember a request sent to the kernel, so its iopub ``status`` can be told apart."""
+        self._sent[msg_id] = None
+        if len(self._sent) > SENT_LIMIT:
+            self._sent.popitem(last=False)
+
+    def sent(self, msg_id: object) -> bool:
+        """Whether ``msg_id`` is a recent request of ours (the relay's or a client's)."""
+        return msg_id in self._sent
 
     def close(self) -> None:
         for stream in self.streams.values():
@@ -128,5 +178,6 @@ class ZMQUpstream:
                 stream.flush(zmq.POLLOUT)
                 stream.close(linger=LINGER_MS)
         self.streams = {}
-        if self._iopub_live is not None and not self._iopub_live.done():
-            self._iopub_live.set_result(None)
+        for future in (self._iopub_live, self._kernel_info):
+            if future is not None and not future.done():
+                future.set_result(None)

@@ -23,6 +23,7 @@ from jupyter_server.services.kernels.connection.base import (
 from tornado.websocket import WebSocketClientConnection
 
 V1 = "v1.kernel.websocket.jupyter.org"
+CONTROL = ("bridge_hello", "bridge_ack")
 PROTOCOLS = ["v1", "legacy"]
 TIMEOUT = 20.0
 
@@ -78,6 +79,11 @@ class KernelWS:
         self.protocol = protocol
         self.session = Session(session=session_id)
         self.messages: list[Msg] = []
+        #: bridge_hello and bridge_ack frames (not counted, not in ``messages``).
+        self.control: list[Msg] = []
+        self.auto_ack = True
+        #: what this client sent with :meth:`send`
+        self.sent: list[Msg] = []
         self.closed: asyncio.Future[tuple[int | None, str | None]] = asyncio.Future()
         self._new = asyncio.Event()
         self._reader = asyncio.ensure_future(self._read())
@@ -105,11 +111,40 @@ class KernelWS:
                 self.closed.set_result((self.conn.close_code, self.conn.close_reason))
                 self._new.set()
                 return
-            self.on_message(decode(frame, self.protocol))
+            msg = decode(frame, self.protocol)
+            if msg["channel"] == "bridge" and msg["header"]["msg_type"] in CONTROL:
+                self.control.append(msg)
+                self._new.set()
+            else:
+                self.on_message(msg)
 
     def on_message(self, msg: Msg) -> None:
         self.messages.append(msg)
         self._new.set()
+        if self.auto_ack and len(self.messages) % 64 == 0:
+            self.ack()
+
+    def ack(self) -> None:
+        """Acknowledge every counted frame received so far (``bridge_ack``)."""
+        msg = self.message("bridge_ack", {"received": len(self.messages)}, channel="bridge")
+        frame = encode(msg, self.protocol)
+        self.conn.write_message(frame, binary=isinstance(frame, bytes))
+
+    async def hello(self, timeout: float = TIMEOUT) -> Msg:
+        """The server's ``bridge_hello`` (the first frame of every connection)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for m in self.control:
+                if m["header"]["msg_type"] == "bridge_hello":
+                    return m
+            self._new.clear()
+            if loop.time() > deadline or self.closed.done():
+                raise AssertionError("no bridge_hello")
+            try:
+                await asyncio.wait_for(self._new.wait(), deadline - loop.time())
+            except asyncio.TimeoutError:
+                pass
 
     def message(
         self,
@@ -127,6 +162,7 @@ class KernelWS:
 
     async def send(self, msg_type: str, content: dict[str, Any] | None = None, **kw: Any) -> Msg:
         msg = self.message(msg_type, content, **kw)
+        self.sent.append(msg)
         await self.conn.write_message(
             encode(msg, self.protocol), binary=self.protocol == "v1" or bool(msg["buffers"])
         )
@@ -170,6 +206,10 @@ class KernelWS:
 
     def of_comm(self, comm_id: str) -> list[Msg]:
         return [m for m in self.messages if m["content"].get("comm_id") == comm_id]
+
+    def drop(self) -> None:
+        """Cut the TCP connection with no websocket close: a network drop."""
+        self.conn.protocol.stream.close()
 
     async def close(self) -> None:
         self.conn.close()
@@ -257,6 +297,18 @@ class Page(KernelWS):
         if reply["content"]["status"] != "ok":
             raise AssertionError(f"{code!r} failed: {reply['content']}")
         return outputs
+
+    async def eventually(self, expression: str, timeout: float = TIMEOUT) -> Any:
+        """Evaluate ``expression`` in the kernel until it is truthy; returns its value.
+
+        For what the kernel does on bridge traffic: the page sees no status for it.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (value := await self.evaluate(expression)):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{expression!r} still {value!r} after {timeout}s")
+            await asyncio.sleep(0.05)  # polling the kernel: give it room to work
+        return value
 
     async def evaluate(self, expression: str) -> Any:
         """The JSON value of a Python expression in the kernel."""

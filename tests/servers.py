@@ -6,6 +6,7 @@ a private HOME and runtime dir so nothing else on the machine leaks in.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import socket
@@ -77,6 +78,7 @@ class Server:
             args.append("--allow-root")
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=self.env())
+        atexit.register(self.stop)  # even when a test is killed on timeout
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -3,7 +3,9 @@
 ECHO_TARGET = """
 from comm import get_comm_manager
 received = []
+comms = {}
 def _echo_target(comm, open_msg):
+    comms[comm.comm_id] = comm
     received.append(["open", comm.comm_id, open_msg["content"]["data"], len(open_msg["buffers"])])
     @comm.on_msg
     def _echo(msg):

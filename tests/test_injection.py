@@ -131,3 +131,29 @@ def test_injector_refuses_to_embed_anything_but_string_literals():
     script = content["data"]["text/html"]
     assert script.count("</script>") == 1 and "alert(1); (" in script
     assert '\\"); alert(1)' in script  # still inside the string literal
+
+
+class TestHostileBaseUrl:
+    """The server never writes its base URL into outputs: the page supplies it at run time."""
+
+    @pytest.fixture
+    def jp_base_url(self):
+        return "/a'b%22c%3C%2Fscript%3E%E2%80%A8/"
+
+    async def test_bootstrap_holds_no_base_url_and_the_client_is_served_under_it(
+        self, page, kernel_id, jp_fetch, jp_base_url
+    ):
+        p = await page()
+        html = "<script>pycomm</script>"
+        outputs = await p.execute(
+            f"from IPython.display import HTML, display\ndisplay(HTML({html!r}))"
+        )
+        data = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"][
+            "data"
+        ]
+        boot = BOOT.match(data["text/html"])
+        assert boot and kernel_arg(boot.group(1)) == kernel_id
+        for fragment in ("a'b", "%22", "%3C", "%E2", "script%3E"):
+            assert fragment not in boot.group(1)
+        r = await jp_fetch("static", "jupyter_comm_bridge", "pycomm.js")
+        assert r.code == 200

@@ -30,7 +30,7 @@ def jp_server_config():
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"jupyter_comm_bridge": True}},
-            "CommBridgeApp": {"claim_window": 2.0},
+            "CommBridgeApp": {"claim_window": 2.0, "reconnect_window": 0.5},
         }
     )
 
@@ -161,7 +161,7 @@ async def test_nodelay_on_bridge_and_page_sockets(bridge, page, kernel_id, jp_se
     await page()
     client = await bridge()
     relay = bridge_app(jp_serverapp).registry.get(kernel_id)
-    assert nodelay(relay.clients[client.session.session])
+    assert nodelay(relay.sessions[client.session.session].socket)
     pages = [c for c in ZMQChannelsWebsocketConnection._open_sockets if c.kernel_id == kernel_id]
     assert pages and all(nodelay(c.websocket_handler) for c in pages)
 
@@ -178,15 +178,15 @@ async def test_one_relay_per_kernel_torn_down_with_its_clients(
     registry = bridge_app(jp_serverapp).registry
     a, b = await bridge(), await bridge("legacy")
     relay = registry.get(kernel_id)
-    assert set(relay.clients) == {a.session.session, b.session.session}
-    upstream = relay.upstream
+    assert set(relay.sessions) == {a.session.session, b.session.session}
+    upstream = relay.link.upstream
     assert upstream is not None and upstream.connected
     await a.close()
-    await until(lambda: len(relay.clients) == 1)
-    assert relay.upstream is upstream
+    await until(lambda: len(relay.sessions) == 1)  # after the reconnect window
+    assert relay.link.upstream is upstream
     await b.close()
-    await until(lambda: not relay.clients)
-    assert relay.upstream is None
+    await until(lambda: not relay.sessions)
+    assert relay.link.upstream is None
     c = await bridge()
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     code, reason = await c.closed

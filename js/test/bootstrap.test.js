@@ -120,15 +120,15 @@ test("calls made before the client loads are replayed in order, comms keep their
   await ready;
   const sent = socket.sent.map((m) => [m.header.msg_type, m.content.comm_id ?? m.content.target_name]);
   assert.deepEqual(sent.slice(0, 4), [
-    ["register_target_request", "kt"],
     ["comm_open", comm.comm_id],
     ["comm_msg", comm.comm_id],
     ["comm_info_request", undefined],
+    ["register_target_request", "kt"],
   ]);
   socket.receive({
     channel: "shell",
     header: { msg_id: "r", msg_type: "comm_info_reply" },
-    parent_header: socket.sent[3].header,
+    parent_header: socket.sent[2].header,
     metadata: {},
     content: { comms: {} },
     buffers: [],
@@ -180,4 +180,21 @@ test("a client that cannot load makes ready reject, with a console message", asy
   run(page, "k1");
   await assert.rejects(page.pycomm.ready, /did not load/);
   assert.match(page.errors[0], /could not load the client/);
+});
+
+test("a hostile base URL in the page config stays a URL: nothing is injected or run", async () => {
+  const hostile = "/a'b\"c</script><script>globalThis.pwned=1</script>\u2028\u2029/";
+  FakeSocket.instances.length = 0;
+  const page = makePage({ configJson: JSON.stringify({ baseUrl: hostile, token: "t'\"<" }) });
+  run(page, "k1");
+  page.pycomm.register_target("t", () => {});
+  assert.equal(page.pwned, undefined);
+  const url = new URL(page.imports[0]);
+  assert.equal(url.origin, "http://127.0.0.1:8888");
+  assert.ok(url.pathname.endsWith("/static/jupyter_comm_bridge/pycomm.js"), url.pathname);
+  assert.ok(!page.imports[0].includes("<") && !page.imports[0].includes('"'), page.imports[0]);
+  await tick();
+  const socket = FakeSocket.last();
+  assert.ok(!socket.url.includes("<") && !socket.url.includes("\u2028"), socket.url);
+  assert.equal(new URL(socket.url).searchParams.get("token"), "t'\"<");
 });

@@ -20,9 +20,20 @@ export class FakeSocket {
     this.sent.push(decode(frame));
   }
 
-  open() {
+  /** Open, and (unless `hello` is false) send the server's bridge_hello. */
+  open(hello = {}) {
     this.readyState = 1;
     this.onopen?.({});
+    if (hello) this.hello(hello);
+  }
+
+  hello({ resumed = false, received = 0, reason = undefined, heartbeat = 2, reconnect_window = 30 } = {}) {
+    this.receive(fromKernel("bridge", "bridge_hello", { session_id: "s", resumed, received, reason, heartbeat, reconnect_window }));
+  }
+
+  /** What the client sent, without its acknowledgements. */
+  get counted() {
+    return this.sent.filter((m) => m.header.msg_type !== "bridge_ack");
   }
 
   receive(msg) {
@@ -64,18 +75,36 @@ export function recorder() {
   };
 }
 
-/** A client on a fake socket; `timers` collects scheduled reconnects instead of running them. */
+/**
+ * A client on a fake socket, with a fake clock: `timers` collects what it schedules
+ * (reconnects, the reconnect window) instead of running them; `tick(ms)` advances
+ * the clock and runs the watchdog once.
+ */
 export function makeClient({ fetchStatus = 200, config = {}, href = "http://127.0.0.1:8888/lab" } = {}) {
   const log = recorder();
   const timers = [];
+  let watchdog = () => {};
+  const clock = { now: 1000 };
   const client = new KernelClient("k-1", {
     config: { baseUrl: "/", wsUrl: "", token: "tok", ...config },
     WebSocket: FakeSocket,
     location: { href },
     fetch: async () => ({ status: fetchStatus, ok: fetchStatus === 200 }),
     console: log,
-    setTimeout: (fn, ms) => timers.push({ fn, ms }),
+    setTimeout: (fn, ms) => {
+      const timer = { fn, ms, cancelled: false };
+      timers.push(timer);
+      return timer;
+    },
+    clearTimeout: (t) => t && (t.cancelled = true),
+    setInterval: (fn) => ((watchdog = fn), 1),
+    clearInterval: () => (watchdog = () => {}),
+    now: () => clock.now,
   });
   client.connect();
-  return { client, socket: FakeSocket.last(), log, timers };
+  const tick = (ms) => {
+    clock.now += ms;
+    watchdog();
+  };
+  return { client, socket: FakeSocket.last(), log, timers, tick, clock };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { bridgeUrl, decode, encode, kernelApiUrl, PROTOCOL, Root, uuid } from "../pycomm.js";
+import { BACKOFF, bridgeUrl, decode, encode, kernelApiUrl, PROTOCOL, Root, uuid } from "../pycomm.js";
 import { FakeSocket, fromKernel, makeClient } from "./fake.js";
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -74,11 +74,11 @@ test("calls before the socket opens are queued, then sent in order after registr
   assert.equal(client.status, "connected");
   const kinds = socket.sent.map((m) => [m.channel, m.header.msg_type]);
   assert.deepEqual(kinds, [
-    ["bridge", "register_target_request"],
     ["shell", "comm_open"],
     ["shell", "comm_msg"],
+    ["bridge", "register_target_request"],
   ]);
-  const [, open, msg] = socket.sent;
+  const [open, msg] = socket.sent;
   assert.deepEqual(open.content, { comm_id: comm.comm_id, target_name: "t", data: { foo: 6 } });
   assert.deepEqual(open.metadata, { m: 1 });
   assert.deepEqual(bytes(open.buffers[0]), [1, 2, 3]);
@@ -206,25 +206,104 @@ test("errors thrown by user callbacks are logged and do not break the client", (
   assert.match(log.lines.error[1], /target kt.*target bug/);
 });
 
-test("status changes are reported; a dropped connection closes comms and reconnects", async () => {
-  const { client, socket, timers } = makeClient();
+test("status changes are reported", () => {
+  const { client, socket } = makeClient();
   const statuses = [];
   client.on_status((s) => statuses.push(s));
+  socket.open(false);
+  assert.equal(client.status, "connecting"); // open, but no session yet
+  socket.hello();
+  socket.close(1006, "");
+  assert.deepEqual(statuses, ["connected", "disconnected"]);
+});
+
+test("a dropped connection resumes its session: nothing lost, nothing duplicated", () => {
+  const { client, socket, timers } = makeClient();
+  socket.open();
+  const comm = client.new_comm("t");
+  const got = [];
+  comm.on_msg((m) => got.push(m.content.data));
+  for (const data of [1, 2, 3]) socket.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data }));
+  comm.send("a");
+  comm.send("b");
+  socket.receive(fromKernel("bridge", "bridge_ack", { received: 1 })); // the server has the comm_open
+  socket.close(1006, "");
+  assert.equal(comm.closed, false);
+  comm.send("c"); // while away: queued
+  timers.find((t) => t.ms === BACKOFF[0]).fn();
+  const again = FakeSocket.last();
+  assert.match(again.url, /[?&]resume=3(&|$)/);
+  again.open({ resumed: true, received: 2 }); // it got the open and "a"
+  assert.deepEqual(again.counted.map((m) => m.content.data), ["b", "c"]);
+  again.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data: 4 }));
+  assert.deepEqual(got, [1, 2, 3, 4]);
+  assert.equal(client.status, "connected");
+});
+
+test("a session the server lost: comms open at the drop close, newer ones go out", () => {
+  const { client, socket, timers } = makeClient();
   socket.open();
   client.register_target("kt", () => {});
+  const old = client.new_comm("t");
+  let reason;
+  old.on_close((m) => (reason = m.metadata.reason));
+  socket.close(4008, "the client is not reading");
+  const fresh = client.new_comm("t", { made: "while away" });
+  timers.find((t) => t.ms === BACKOFF[0]).fn();
+  const again = FakeSocket.last();
+  again.open({ resumed: false, reason: "no such session" });
+  assert.equal(reason, "the client is not reading");
+  assert.equal(fresh.closed, false);
+  const sent = again.counted.map((m) => [m.header.msg_type, m.content.comm_id ?? m.content.target_name]);
+  assert.deepEqual(sent, [["comm_open", fresh.comm_id], ["register_target_request", "kt"]]);
+  assert.throws(() => old.send(1), /closed/);
+});
+
+test("past the reconnect window the comms close, with the reason", () => {
+  const { client, socket, timers } = makeClient();
+  socket.open({ reconnect_window: 5 });
   const comm = client.new_comm("t");
   let reason;
-  comm.on_close((msg) => (reason = msg.metadata.reason));
+  comm.on_close((m) => (reason = m.metadata.reason));
+  const info = client.comm_info();
   socket.close(1006, "");
-  assert.match(reason, /closed/);
-  assert.deepEqual(statuses, ["connected", "disconnected"]);
-  assert.equal(timers.length, 1);
-  timers[0].fn();
-  const again = FakeSocket.last();
-  assert.notEqual(again, socket);
-  again.open();
-  assert.deepEqual(again.sent.map((m) => [m.header.msg_type, m.content.target_name]), [["register_target_request", "kt"]]);
-  assert.deepEqual(statuses, ["connected", "disconnected", "connecting", "connected"]);
+  const windowTimer = timers.find((t) => t.ms === 5000);
+  assert.ok(windowTimer);
+  windowTimer.fn();
+  assert.match(reason, /longer than the 5s reconnect window/);
+  return assert.rejects(info, /reconnect window/);
+});
+
+test("a silent server is noticed (heartbeat watchdog), and the client reconnects", () => {
+  const { client, socket, timers, tick } = makeClient();
+  socket.open({ heartbeat: 2 });
+  tick(5000);
+  assert.equal(client.status, "connected");
+  tick(1500); // 6.5 s without a frame
+  assert.equal(client.status, "disconnected");
+  assert.ok(timers.some((t) => t.ms === BACKOFF[0]));
+});
+
+test("a handshake that never completes is abandoned", () => {
+  const { client, timers, tick } = makeClient();
+  tick(11000);
+  assert.equal(client.status, "disconnected");
+  return new Promise((resolve) => setImmediate(resolve)).then(() =>
+    assert.ok(timers.some((t) => t.ms === BACKOFF[0])),
+  );
+});
+
+test("received frames are acknowledged every 64 frames and on the watchdog tick", () => {
+  const { client, socket, tick } = makeClient();
+  socket.open();
+  const comm = client.new_comm("t");
+  for (let i = 0; i < 65; i++) socket.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data: i }));
+  const acks = () => socket.sent.filter((m) => m.header.msg_type === "bridge_ack").map((m) => m.content.received);
+  assert.deepEqual(acks(), [64]);
+  tick(1000);
+  assert.deepEqual(acks(), [64, 65]);
+  tick(1000);
+  assert.deepEqual(acks(), [64, 65]); // nothing new to acknowledge
 });
 
 test("an unknown kernel ends disconnected with a clear message, and no retries", async () => {

@@ -105,16 +105,19 @@ class NotebookPage:
 
     # -- running ---------------------------------------------------------------------------------
 
-    def _run(self, command: str, select: int | None, timeout: float, expect_ok: bool) -> bool:
+    def _run(
+        self, command: str, select: int | None, timeout: float, expect_ok: bool, wait: bool = True
+    ) -> bool:
         ok = self.ui.js_async(
-            """const [p, cmd, i] = arg; const w = H.panel(p);
+            """const [p, cmd, i, wait] = arg; const w = H.panel(p);
                if (!w) throw new Error('no notebook panel for ' + p);
                if (i !== null) {
                  if (i < 0 || i >= w.content.widgets.length) throw new Error('no cell ' + i);
                  w.content.activeCellIndex = i; w.content.deselectAll();
                }
-               return await app.commands.execute(cmd, {widgetId: w.id, activate: false});""",
-            [self.path, command, select],
+               const run = app.commands.execute(cmd, {widgetId: w.id, activate: false});
+               return wait ? await run : null;""",
+            [self.path, command, select, wait],
             timeout,
             what=f"{command} on {self.path}",
         )
@@ -130,6 +133,10 @@ class NotebookPage:
     def run_cell(self, index: int, timeout: float = TIMEOUT, expect_ok: bool = True) -> bool:
         """Select cell ``index`` and ``notebook:run-cell`` (run, don't advance)."""
         return self._run("notebook:run-cell", index, timeout, expect_ok)
+
+    def start_cell(self, index: int) -> None:
+        """Select cell ``index`` and start ``notebook:run-cell``; returns while it runs."""
+        self._run("notebook:run-cell", index, TIMEOUT, expect_ok=False, wait=False)
 
     def set_cell_source(self, index: int, source: str) -> None:
         self.ui.js(

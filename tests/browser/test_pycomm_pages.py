@@ -204,6 +204,26 @@ def test_4_slider_bound_both_ways(lab_server, open_notebook, notebook_name):
     assert_clean(nb)
 
 
+def test_4b_slider_updates_the_kernel_while_a_cell_runs(lab_server, open_notebook, notebook_name):
+    nb = open_notebook(lab_server, example(lab_server, "slider.ipynb", notebook_name("busy")))
+    nb.run_all()
+    nb.wait_for_output(SLIDER, ".kernel", "kernel: 75")
+    long_cell = nb.add_cell('import time\nprint("sleeping", flush=True)\ntime.sleep(8)\nvalue')
+    nb.start_cell(long_cell)
+    nb.wait_for_output(long_cell, text="sleeping")
+    slider = nb.output(SLIDER, ".slider")
+    for value in ("20", "40", "60"):
+        slider.fill(value)
+        # acknowledged from a subshell while the main shell sleeps
+        nb.wait_for_output(SLIDER, ".kernel", f"kernel: {value}", timeout=3)
+    assert "60" not in nb.output_text(long_cell), "the long cell had already finished"
+    # and the cell saw the new value
+    nb.wait_for_output(
+        long_cell, ".jp-OutputArea-executeResult .jp-OutputArea-output", "60", timeout=30
+    )
+    assert_clean(nb)
+
+
 def test_5_binary_buffers_both_ways(lab_server, open_notebook, notebook_name):
     nb = open_notebook(
         lab_server, example(lab_server, "binary_canvas.ipynb", notebook_name("binary"))

@@ -1,0 +1,64 @@
+"""What a bridge client may send to the kernel: the checks, as pure functions.
+
+Only ``comm_open``, ``comm_msg``, ``comm_close`` and ``comm_info_request`` on
+the shell channel pass (and only those the server's ``allowed_message_types``
+allows); a comm message must name a comm this client may use.
+"""
+
+from __future__ import annotations
+
+from .comms import ClientId, CommTable
+from .wire import Unpack, WireMessage
+
+FORWARDED_TYPES = ("comm_open", "comm_msg", "comm_close", "comm_info_request")
+COMM_TYPES = frozenset({"comm_open", "comm_msg", "comm_close"})
+
+
+class Refused(Exception):
+    """A message the bridge will not forward; ``ename`` and the text go to the client."""
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        super().__init__(evalue)
+        self.ename = ename
+
+
+def check_forwardable(msg: WireMessage, allowed: list[str]) -> None:
+    """Refuse anything but the comm messages (on shell) that the server allows."""
+    msg_type = msg.msg_type
+    if (
+        msg.channel == "shell"
+        and msg_type in FORWARDED_TYPES
+        and (not allowed or msg_type in allowed)
+    ):
+        return
+    forwarded = ", ".join(t for t in FORWARDED_TYPES if not allowed or t in allowed)
+    raise Refused(
+        "MessageRefused",
+        f"comm-bridge does not forward {msg_type!r} on the {msg.channel!r} channel: "
+        f"only {forwarded} on the shell channel reach the kernel",
+    )
+
+
+def check_comm(table: CommTable, client: ClientId, msg: WireMessage, unpack: Unpack) -> str:
+    """Check a comm message against the table (recording a comm_open); returns its comm_id."""
+    content = msg.content(unpack)
+    comm_id = content.get("comm_id")
+    if not isinstance(comm_id, str) or not comm_id:
+        raise Refused("MalformedMessage", f"{msg.msg_type} needs a content.comm_id string")
+    if msg.msg_type == "comm_open":
+        target_name = content.get("target_name")
+        if not isinstance(target_name, str) or not target_name:
+            raise Refused("MalformedMessage", "comm_open needs a content.target_name string")
+        if not table.open_from_client(client, comm_id, target_name):
+            raise Refused("CommExists", f"comm {comm_id!r} is already open")
+    elif not table.may_use(client, comm_id):
+        raise Refused("UnknownComm", f"comm {comm_id!r} is not open on this connection")
+    return comm_id
+
+
+def target_of(msg: WireMessage, unpack: Unpack) -> str:
+    """The target_name of a bridge registration request."""
+    target_name = msg.content(unpack).get("target_name")
+    if not isinstance(target_name, str) or not target_name:
+        raise Refused("MalformedMessage", f"{msg.msg_type} needs a content.target_name string")
+    return target_name

@@ -1,0 +1,199 @@
+"""A relay's link to the current process of its kernel: the upstream and its subshells.
+
+The link connects on first use, is replaced when the kernel restarts (new
+process: new subscription, new subshells) and closed when the relay's last
+client is gone. Everything the relay sends to the kernel goes through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from jupyter_client.session import Session
+from tornado.ioloop import IOLoop
+
+from .subshells import SubshellMode, Subshells, supports_subshells
+from .upstream import OnMessage, UpstreamError, ZMQUpstream
+from .wire import WireMessage
+
+
+class LinkSettings(Protocol):
+    connect_timeout: float
+    comm_subshells: SubshellMode
+
+
+class KernelLink:
+    """Connects, reconnects and sends, for one relay."""
+
+    def __init__(
+        self,
+        kernel_manager: Any,
+        session: Session,
+        on_message: OnMessage,
+        settings: LinkSettings,
+        log: logging.Logger,
+    ) -> None:
+        self.kernel_manager = kernel_manager
+        self.session = session
+        self.on_message = on_message
+        self.settings = settings
+        self.log = log
+        self.upstream: ZMQUpstream | None = None
+        self.subshells: Subshells | None = None
+        #: When iopub went live (loop time), None while not connected.
+        self.live_since: float | None = None
+        #: Makes the upstream; tests swap in a fake.
+        self.make_upstream: Callable[[], Any] = lambda: ZMQUpstream(
+            kernel_manager, session, self._receive, log
+        )
+        self._connecting: asyncio.Future[None] | None = None
+        #: msg_ids the kernel must finish before a retiring link closes.
+        self._awaited: set[str] = set()
+        self._retire_handle: object | None = None
+
+    @property
+    def kernel_id(self) -> str:
+        return str(getattr(self.kernel_manager, "kernel_id", "?"))
+
+    async def connect(self) -> None:
+        """Connect, if not yet; wait until iopub is live."""
+        self._cancel_retirement()
+        if self._connecting is None:
+            self._connecting = asyncio.ensure_future(self._connect())
+        await asyncio.shield(self._connecting)
+
+    async def _connect(self) -> None:
+        upstream = self.make_upstream()
+        self.upstream = upstream
+        try:
+            await upstream.connect(self.settings.connect_timeout)
+        except Exception:
+            upstream.close()
+            if self.upstream is upstream:
+                self.upstream = None
+                self._connecting = None
+            raise
+        self.live_since = IOLoop.current().time()
+        self.subshells = self._subshells_for(upstream)
+
+    def _receive(self, channel: str, msg_list: list[bytes]) -> None:
+        if self._awaited and channel == "iopub":
+            self._check_done(msg_list)
+        self.on_message(channel, msg_list)
+
+    def retire(self, awaited: set[str]) -> None:
+        """Disconnect, deleting our subshells, once the kernel went idle after ``awaited``.
+
+        The last comm_close messages may be queued on a subshell (ipykernel routes a
+        comm's messages to the subshell it last published from): deleting it at once
+        would lose them. Bounded by connect_timeout.
+        """
+        self._cancel_retirement()
+        self._awaited = {msg_id for msg_id in awaited if msg_id}
+        if not self._awaited or self.upstream is None:
+            self.disconnect(delete_subshells=True)
+            return
+        self._retire_handle = IOLoop.current().call_later(
+            self.settings.connect_timeout, self.disconnect, True
+        )
+
+    def _check_done(self, msg_list: list[bytes]) -> None:
+        """Retiring: is this the idle status of the last awaited request?"""
+        unpack = self.session.unpack
+        _, parts = self.session.feed_identities(msg_list)
+        if len(parts) < 5 or b'"status"' not in parts[1]:
+            return
+        if unpack(parts[4]).get("execution_state") == "idle":
+            self._awaited.discard(unpack(parts[2]).get("msg_id"))
+            if not self._awaited:
+                IOLoop.current().add_callback(self.disconnect, True)
+
+    def _cancel_retirement(self) -> None:
+        self._awaited = set()
+        if self._retire_handle is not None:
+            IOLoop.current().remove_timeout(self._retire_handle)
+            self._retire_handle = None
+
+    def _subshells_for(self, upstream: ZMQUpstream) -> Subshells:
+        """Subshells for this kernel process, if it has them and they are wanted."""
+        mode = self.settings.comm_subshells
+        if mode != "off" and not supports_subshells(upstream.kernel_info):
+            self.log.info(
+                "comm-bridge: kernel %s has no subshells; comms use its main shell", self.kernel_id
+            )
+            mode = "off"
+
+        def send_shell(parts: list[Any]) -> None:
+            upstream.send_raw("shell", parts)
+
+        def send_control(msg_type: str, content: dict[str, Any]) -> str:
+            return upstream.send_new("control", msg_type, content)
+
+        return Subshells(
+            mode,
+            send_shell,
+            send_control,
+            self.session.pack,
+            self.session.unpack,
+            self.log,
+            self.settings.connect_timeout,
+        )
+
+    def disconnect(self, delete_subshells: bool = False) -> None:
+        """Close the connection (deleting our subshells when the kernel lives on)."""
+        self._cancel_retirement()
+        if self.subshells is not None and delete_subshells:
+            try:
+                self.subshells.delete_all()
+            except UpstreamError:
+                pass
+        self.subshells = None
+        if self.upstream is not None:
+            self.upstream.close()
+        self.upstream = None
+        self._connecting = None
+        self.live_since = None
+
+    def reconnect(self) -> None:
+        """The kernel has a new process: a new subscription (nudged again) and new subshells."""
+        if self.upstream is not None:
+            self.disconnect()
+            self._connecting = asyncio.ensure_future(self._connect())
+
+    def send_comm(self, msg: WireMessage, target_name: str | None, comm_id: str | None) -> None:
+        """Forward a client's shell message, to the subshell of its comm if there is one."""
+        if self.upstream is None or self.subshells is None:
+            raise UpstreamError("the connection to the kernel is closed")
+        self.upstream.note_sent(msg.msg_id)
+        self.subshells.send(self.subshells.key_for(target_name, comm_id), msg.msg_id, msg.parts)
+
+    def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
+        """Send a message of the relay's own; returns its msg_id."""
+        if self.upstream is None:
+            raise UpstreamError("the connection to the kernel is closed")
+        return self.upstream.send_new(channel, msg_type, content)
+
+    def on_control(self, msg: WireMessage) -> None:
+        """A control reply: subshell bookkeeping."""
+        if self.subshells is not None:
+            parent_id = msg.parent_header(self.session.unpack).get("msg_id", "")
+            self.subshells.on_control_reply(
+                msg.msg_type, parent_id, msg.content(self.session.unpack)
+            )
+
+    def resent_on_new_subshell(self, msg: WireMessage) -> bool:
+        """True if ``msg`` says a subshell is unknown and the request was sent again."""
+        unpack = self.session.unpack
+        return (
+            msg.msg_type == "comm_reply"
+            and msg.content(unpack).get("ename") == "UnknownSubshellError"
+            and self.subshells is not None
+            and self.subshells.on_unknown_subshell(msg.parent_header(unpack).get("msg_id", ""))
+        )
+
+    def sent(self, msg_id: object) -> bool:
+        """Whether ``msg_id`` is a recent request sent through this link."""
+        return self.upstream is not None and self.upstream.sent(msg_id)

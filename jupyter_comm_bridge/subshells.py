@@ -1,0 +1,174 @@
+"""Kernel subshells (JEP 91) for bridge traffic: comms that answer while a cell runs.
+
+A kernel handles shell messages one at a time, so a comm message waits behind a
+running cell. Kernels that list ``"kernel subshells"`` in
+``kernel_info_reply.supported_features`` (ipykernel >= 7) can run other shell
+loops beside the main one. :class:`Subshells` creates them with
+``create_subshell_request`` on the control channel and stamps ``subshell_id``
+into the header of each comm message it forwards, one subshell per comm target
+by default (as JupyterLab's ``commsOverSubshells`` does).
+
+One :class:`Subshells` lives exactly as long as one connection to one kernel
+process, so a subshell id is never reused after a restart. Messages for a key
+whose subshell is being created wait (in order) for the reply; if the kernel
+cannot make one, everything goes to the main shell, logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Literal
+
+from tornado.ioloop import IOLoop
+
+SubshellMode = Literal["off", "per-target", "per-comm"]
+SUBSHELL_MODES: tuple[SubshellMode, ...] = ("off", "per-target", "per-comm")
+FEATURE = "kernel subshells"
+#: Bytes of forwarded messages kept to send again after an "unknown subshell" reply.
+RESEND_BYTES = 8 * 1024 * 1024
+RESENT_LIMIT = 1024
+
+Parts = list[Any]
+SendShell = Callable[[Parts], None]
+SendControl = Callable[[str, dict[str, Any]], str]
+
+
+def supports_subshells(kernel_info: dict[str, Any] | None) -> bool:
+    """Whether a ``kernel_info_reply`` content announces subshells.
+
+    Detect by the feature list: ipykernel 7 still says protocol_version 5.3.
+    """
+    features = (kernel_info or {}).get("supported_features")
+    return isinstance(features, list) and FEATURE in features
+
+
+class Subshells:
+    """Which shell each forwarded comm message goes to, for one kernel process."""
+
+    def __init__(
+        self,
+        mode: SubshellMode,
+        send_shell: SendShell,
+        send_control: SendControl,
+        pack: Callable[[Any], bytes],
+        unpack: Callable[[bytes], Any],
+        log: logging.Logger,
+        create_timeout: float,
+    ) -> None:
+        self.mode = mode
+        self._send_shell = send_shell
+        self._send_control = send_control
+        self._pack = pack
+        self._unpack = unpack
+        self.log = log
+        self.create_timeout = create_timeout
+        #: key (target_name or comm_id) -> subshell_id
+        self.ids: dict[str, str] = {}
+        #: create_subshell_request msg_id -> key
+        self._creating: dict[str, str] = {}
+        #: key -> messages waiting for its subshell, in order
+        self._waiting: dict[str, list[tuple[str, Parts]]] = {}
+        #: msg_id -> (key, parts, subshell_id) of recent stamped messages
+        self._sent: OrderedDict[str, tuple[str, Parts, str]] = OrderedDict()
+        self._sent_bytes = 0
+        self._resent: OrderedDict[str, None] = OrderedDict()
+
+    def key_for(self, target_name: str | None, comm_id: str | None) -> str | None:
+        """The subshell key of a comm message; None for the main shell."""
+        if self.mode == "per-target":
+            return target_name or None
+        if self.mode == "per-comm":
+            return comm_id
+        return None
+
+    def send(self, key: str | None, msg_id: str, parts: Parts) -> None:
+        """Send a client's shell message to the subshell of ``key`` (None: main shell)."""
+        if key is None or self.mode == "off":
+            self._send_shell(parts)
+        elif key in self.ids:
+            self._send_stamped(key, msg_id, parts)
+        elif key in self._waiting:
+            self._waiting[key].append((msg_id, parts))
+        else:
+            self._waiting[key] = [(msg_id, parts)]
+            self._create(key)
+
+    def _create(self, key: str) -> None:
+        request_id = self._send_control("create_subshell_request", {})
+        self._creating[request_id] = key
+        IOLoop.current().call_later(self.create_timeout, self._timed_out, request_id)
+
+    def _timed_out(self, request_id: str) -> None:
+        key = self._creating.pop(request_id, None)
+        if key is None:
+            return
+        try:
+            self._give_up(f"no create_subshell_reply within {self.create_timeout:g}s")
+        except Exception:
+            self.log.exception("comm-bridge: could not send what waited for subshell of %s", key)
+
+    def on_control_reply(self, msg_type: str, parent_id: str, content: dict[str, Any]) -> bool:
+        """A control reply from the kernel; True if it was for us."""
+        if msg_type == "delete_subshell_reply":
+            return True
+        key = self._creating.pop(parent_id, None) if msg_type == "create_subshell_reply" else None
+        if key is None:
+            return False
+        subshell_id = content.get("subshell_id")
+        if content.get("status", "ok") != "ok" or not isinstance(subshell_id, str):
+            self._give_up(f"create_subshell_request failed: {content.get('evalue', content)}")
+            return True
+        self.ids[key] = subshell_id
+        self.log.debug("comm-bridge: subshell %s for %s", subshell_id, key)
+        for msg_id, parts in self._waiting.pop(key, []):
+            self._send_stamped(key, msg_id, parts)
+        return True
+
+    def on_unknown_subshell(self, parent_id: str) -> bool:
+        """The kernel does not know a subshell we used: make a new one and resend."""
+        sent = self._sent.pop(parent_id, None)
+        if sent is None:
+            return False
+        key, parts, lost = sent
+        self._sent_bytes -= _size(parts)
+        if parent_id in self._resent:
+            return False  # once only: the kernel may route the comm to the lost one anyway
+        self._resent[parent_id] = None
+        if len(self._resent) > RESENT_LIMIT:
+            self._resent.popitem(last=False)
+        if self.ids.get(key) == lost:
+            self.log.info("comm-bridge: the kernel lost subshell %s; creating another", lost)
+            del self.ids[key]
+        self.send(key, parent_id, parts)
+        return True
+
+    def _give_up(self, why: str) -> None:
+        """Fall back to the main shell for good, sending what waits, in order."""
+        self.log.warning("comm-bridge: kernel subshells not used (%s); using the main shell", why)
+        self.mode = "off"
+        self._creating.clear()
+        for waiting in self._waiting.values():
+            for _, parts in waiting:
+                self._send_shell(parts)
+        self._waiting.clear()
+
+    def _send_stamped(self, key: str, msg_id: str, parts: Parts) -> None:
+        header = self._unpack(parts[0])
+        header["subshell_id"] = subshell_id = self.ids[key]
+        self._sent[msg_id] = (key, parts, subshell_id)
+        self._sent_bytes += _size(parts)
+        while self._sent_bytes > RESEND_BYTES and len(self._sent) > 1:
+            self._sent_bytes -= _size(self._sent.popitem(last=False)[1][1])
+        self._send_shell([self._pack(header), *parts[1:]])
+
+    def delete_all(self) -> None:
+        """Delete the subshells we made (the relay is going away)."""
+        for subshell_id in set(self.ids.values()):
+            self._send_control("delete_subshell_request", {"subshell_id": subshell_id})
+        self.ids.clear()
+
+
+def _size(parts: Parts) -> int:
+    return sum(len(part) for part in parts)
