@@ -26,8 +26,10 @@
         console.warn("pycomm: unreadable #jupyter-config-data", e);
       }
     }
+    // classic pages write these URL-encoded (a hub user "a@b" is "a%40b" there)
     const data = doc.body?.dataset || {};
-    return { baseUrl: data.baseUrl || "/", wsUrl: data.wsUrl || "", token: "" };
+    const decode = (v) => { try { return decodeURIComponent(v); } catch { return v; } };
+    return { baseUrl: decode(data.baseUrl || "/"), wsUrl: decode(data.wsUrl || ""), token: "" };
   };
   boot = w.__pycomm_boot = { queue: [], impl: null, current: kernelId, config: readConfig(), kernels: {} };
   const uuid = () => "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
@@ -35,6 +37,8 @@
   const stubComm = (target_name) => {
     const comm = { comm_id: uuid(), target_name };
     Object.defineProperty(comm, "closed", { get: () => Boolean(comm.real?.closed) });
+    comm.opened = new Promise((resolve) => (comm.attach = resolve)).then((real) => real.opened);
+    comm.opened.catch(() => {});
     for (const m of ["send", "on_msg", "on_close", "close"]) {
       comm[m] = (...args) => (comm.real ? comm.real[m](...args) : void boot.queue.push({ comm, m, args }));
     }

@@ -36,6 +36,7 @@
  *   setInterval?: (fn: () => void, ms: number) => any,
  *   clearInterval?: (handle: any) => void,
  *   now?: () => number,
+ *   open_check?: number,
  * }} ClientOptions
  */
 
@@ -49,6 +50,8 @@ const FINAL_CLOSE_CODES = new Set([4000, 4004]);
 const SESSION_END_CODES = new Set([4008, 4009]);
 /** Give up on a websocket handshake after this long (a frozen server never answers). */
 const CONNECT_TIMEOUT = 10000;
+/** ms a page-opened comm waits for the kernel to confirm it (comm_info) before `opened` rejects. */
+export const OPEN_CHECK = 10000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -202,6 +205,16 @@ export class Comm {
     this.target_name = target_name;
     this.closed = false;
     /** @private */ this._client = client;
+    /** @type {{resolve: () => void, reject: (e: Error) => void} | null} @private */
+    this._opening = null;
+    /**
+     * For comms opened from the page: resolves once the kernel lists the comm as open;
+     * rejects with the reason when it did not open it (no such target, no comm support,
+     * no answer). Kernel-opened comms are open from the start.
+     * @type {Promise<void>}
+     */
+    this.opened = new Promise((resolve, reject) => (this._opening = { resolve, reject }));
+    this.opened.catch(() => {}); // reported on the console and through on_close, not unhandled
     /** @type {((msg: Message) => void) | null} @private */ this._on_msg = null;
     /** @type {((msg: Message) => void) | null} @private */ this._on_close = null;
   }
@@ -249,10 +262,18 @@ export class Comm {
     if (callback) guarded(this._client.log, `on_msg of comm ${this.comm_id}`, () => callback(msg));
   }
 
+  /** @param {Error | null} error @internal */
+  _settle(error) {
+    const opening = this._opening;
+    this._opening = null;
+    if (opening) error ? opening.reject(error) : opening.resolve();
+  }
+
   /** @param {Message} msg @internal */
   _handle_close(msg) {
     if (this.closed) return;
     this.closed = true;
+    this._settle(new Error(`pycomm: comm ${this.comm_id} closed: ${msg.metadata?.reason || "by the kernel"}`));
     this._client._forget(this);
     const callback = this._on_close;
     if (callback) guarded(this._client.log, `on_close of comm ${this.comm_id}`, () => callback(msg));
@@ -679,6 +700,7 @@ export class KernelClient {
       return;
     }
     const comm = new Comm(this, comm_id, target_name);
+    comm._settle(null); // the kernel opened it
     this._comms.set(comm_id, comm);
     if (callback) guarded(this.log, `target ${target_name}`, () => callback(comm, msg));
     this._notify(target_name, msg);
@@ -726,7 +748,33 @@ export class KernelClient {
     this._comms.set(comm_id, comm);
     const content = { comm_id, target_name, data: data === undefined ? {} : data };
     this._send_message("comm_open", content, metadata, buffers);
+    this._check_open(comm);
     return comm;
+  }
+
+  /**
+   * Ask the kernel whether it opened `comm` (comm_info, which the bridge sends after the
+   * comm_open on the same shell): a kernel without the target, or without comm support,
+   * answers without it, and the comm closes with that reason instead of staying silent.
+   * @param {Comm} comm
+   */
+  _check_open(comm) {
+    const ms = this.options.open_check ?? OPEN_CHECK;
+    if (!ms) return comm._settle(null);
+    const timer = (this.options.setTimeout || setTimeout)(() => {
+      comm._settle(new Error(`pycomm: the kernel did not confirm comm ${comm.comm_id} within ` +
+        `${ms / 1000}s: it is busy, or it does not support comms`));
+    }, ms);
+    const done = () => (this.options.clearTimeout || clearTimeout)(timer);
+    this.comm_info(comm.target_name).then((comms) => {
+      done();
+      if (comm.comm_id in comms || comm.closed) return comm._settle(null);
+      const reason = `the kernel did not open the comm: it has no target "${comm.target_name}", ` +
+        "or does not support comms opened from the page";
+      this.log.warn(`pycomm: comm ${comm.comm_id}: ${reason}`);
+      this._send_message("comm_close", { comm_id: comm.comm_id, data: {} });
+      comm._handle_close(this._local_message("comm_close", { comm_id: comm.comm_id, data: {} }, { reason }));
+    }, (/** @type {Error} */ e) => (done(), comm._settle(e)));
   }
 
   /** @param {Comm} comm @internal */
@@ -853,7 +901,8 @@ export class Root {
 /**
  * Called by the bootstrap once this module has loaded: create the Root and
  * replay, in order, the calls that outputs made before.
- * @param {{WebSocket: typeof WebSocket, fetch?: typeof fetch, location: {href: string}}} win
+ * @param {{WebSocket: typeof WebSocket, fetch?: typeof fetch, location: {href: string},
+ *          setTimeout?: typeof setTimeout, clearTimeout?: typeof clearTimeout}} win
  * @param {Boot} boot
  */
 export function install(win, boot) {
@@ -862,6 +911,8 @@ export function install(win, boot) {
     WebSocket: win.WebSocket,
     fetch: win.fetch ? win.fetch.bind(win) : undefined,
     location: win.location,
+    setTimeout: win.setTimeout ? win.setTimeout.bind(win) : undefined,
+    clearTimeout: win.clearTimeout ? win.clearTimeout.bind(win) : undefined,
   });
   boot.impl = root;
   for (const call of boot.queue.splice(0)) {
@@ -880,6 +931,7 @@ function replay(root, call) {
     const options = m === "open" ? more || {} : { metadata: more, buffers };
     const client = root.kernel(k);
     comm.real = client._open_comm(target_name, data, options.metadata, options.buffers, comm.comm_id);
+    comm.attach?.(comm.real);
   } else if (m === "comm_info") {
     root.kernel(k).comm_info(...args).then(call.resolve, call.reject);
   } else {

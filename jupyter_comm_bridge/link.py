@@ -15,9 +15,14 @@ from typing import Any, Protocol
 from jupyter_client.session import Session
 from tornado.ioloop import IOLoop
 
+from . import wire
+from .gateway import GatewayUpstream, is_gateway_kernel
 from .subshells import SubshellMode, Subshells, supports_subshells
-from .upstream import OnMessage, UpstreamError, ZMQUpstream
-from .wire import WireMessage
+from .upstream import UpstreamError, ZMQUpstream
+from .wire import MalformedMessage, WireMessage
+
+OnKernelMessage = Callable[[WireMessage], None]
+OnLost = Callable[[str], None]
 
 
 class LinkSettings(Protocol):
@@ -32,9 +37,10 @@ class KernelLink:
         self,
         kernel_manager: Any,
         session: Session,
-        on_message: OnMessage,
+        on_message: OnKernelMessage,
         settings: LinkSettings,
         log: logging.Logger,
+        on_lost: OnLost,
     ) -> None:
         self.kernel_manager = kernel_manager
         self.session = session
@@ -46,13 +52,14 @@ class KernelLink:
         #: When iopub went live (loop time), None while not connected.
         self.live_since: float | None = None
         #: Makes the upstream; tests swap in a fake.
-        self.make_upstream: Callable[[], Any] = lambda: ZMQUpstream(
-            kernel_manager, session, self._receive, log
-        )
+        self.make_upstream: Callable[[], Any] = self._make_upstream
+        self.on_lost = on_lost
         self._connecting: asyncio.Future[None] | None = None
         #: msg_ids the kernel must finish before a retiring link closes.
         self._awaited: set[str] = set()
         self._retire_handle: object | None = None
+        #: Client messages that arrived while (re)connecting, sent once connected.
+        self._queued: list[tuple[WireMessage, str | None, str | None]] = []
 
     @property
     def kernel_id(self) -> str:
@@ -75,14 +82,34 @@ class KernelLink:
             if self.upstream is upstream:
                 self.upstream = None
                 self._connecting = None
+                self._drop_queued()
             raise
         self.live_since = IOLoop.current().time()
         self.subshells = self._subshells_for(upstream)
+        queued, self._queued = self._queued, []
+        for msg, target_name, comm_id in queued:
+            self._send_now(msg, target_name, comm_id)
+
+    def _make_upstream(self) -> Any:
+        """A websocket to the kernel gateway for its kernels, ZMQ sockets for local ones."""
+        if is_gateway_kernel(self.kernel_manager):
+            return GatewayUpstream(
+                self.kernel_id, self.session, self._deliver, self.log, self.on_lost
+            )
+        return ZMQUpstream(self.kernel_manager, self.session, self._receive, self.log)
 
     def _receive(self, channel: str, msg_list: list[bytes]) -> None:
-        if self._awaited and channel == "iopub":
-            self._check_done(msg_list)
-        self.on_message(channel, msg_list)
+        try:
+            msg = wire.from_kernel(channel, msg_list, self.session.unpack)
+        except (MalformedMessage, ValueError) as e:
+            self.log.warning("comm-bridge: kernel %s sent a bad message: %s", self.kernel_id, e)
+            return
+        self._deliver(msg)
+
+    def _deliver(self, msg: WireMessage) -> None:
+        if self._awaited and msg.channel == "iopub" and msg.msg_type == "status":
+            self._check_done(msg)
+        self.on_message(msg)
 
     def retire(self, awaited: set[str]) -> None:
         """Disconnect, deleting our subshells, once the kernel went idle after ``awaited``.
@@ -100,14 +127,11 @@ class KernelLink:
             self.settings.connect_timeout, self.disconnect, True
         )
 
-    def _check_done(self, msg_list: list[bytes]) -> None:
+    def _check_done(self, msg: WireMessage) -> None:
         """Retiring: is this the idle status of the last awaited request?"""
         unpack = self.session.unpack
-        _, parts = self.session.feed_identities(msg_list)
-        if len(parts) < 5 or b'"status"' not in parts[1]:
-            return
-        if unpack(parts[4]).get("execution_state") == "idle":
-            self._awaited.discard(unpack(parts[2]).get("msg_id"))
+        if msg.content(unpack).get("execution_state") == "idle":
+            self._awaited.discard(msg.parent_header(unpack).get("msg_id"))
             if not self._awaited:
                 IOLoop.current().add_callback(self.disconnect, True)
 
@@ -151,11 +175,21 @@ class KernelLink:
             except UpstreamError:
                 pass
         self.subshells = None
+        self._drop_queued()
         if self.upstream is not None:
             self.upstream.close()
         self.upstream = None
         self._connecting = None
         self.live_since = None
+
+    def _drop_queued(self) -> None:
+        if self._queued:
+            self.log.warning(
+                "comm-bridge: kernel %s: %d message(s) not sent: disconnected",
+                self.kernel_id,
+                len(self._queued),
+            )
+            self._queued = []
 
     def reconnect(self) -> None:
         """The kernel has a new process: a new subscription (nudged again) and new subshells."""
@@ -165,6 +199,12 @@ class KernelLink:
 
     def send_comm(self, msg: WireMessage, target_name: str | None, comm_id: str | None) -> None:
         """Forward a client's shell message, to the subshell of its comm if there is one."""
+        if self._connecting is not None and not self._connecting.done():
+            self._queued.append((msg, target_name, comm_id))  # connecting: keep the order
+            return
+        self._send_now(msg, target_name, comm_id)
+
+    def _send_now(self, msg: WireMessage, target_name: str | None, comm_id: str | None) -> None:
         if self.upstream is None or self.subshells is None:
             raise UpstreamError("the connection to the kernel is closed")
         self.upstream.note_sent(msg.msg_id)

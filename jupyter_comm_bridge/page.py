@@ -28,12 +28,17 @@ EXTENSION_NAME = "jupyter_comm_bridge"
 DELIM = b"<IDS|MSG>"
 #: Cheap tests on the raw header bytes, before any parsing.
 _HEADER_HINTS = (b'"comm_', b'display_data"', b'"execute_result"', b'"status"')
+#: A verdict of :func:`_verdict`: the page must not get the message.
+DROP = object()
 
 
 def page_connection_class(base: type) -> type:
     """A subclass of ``base`` (the server's kernel connection class) wired to the bridge."""
+    from .gateway_page import GatewayPageMixin, is_gateway_connection
+
+    mixins = (GatewayPageMixin,) if is_gateway_connection(base) else ()
     name = f"CommBridge{base.__name__}"
-    return type(name, (PageConnectionMixin, base), {"__module__": __name__})
+    return type(name, (*mixins, PageConnectionMixin, base), {"__module__": __name__})
 
 
 class PageConnectionMixin:
@@ -55,17 +60,24 @@ class PageConnectionMixin:
             self.websocket_handler.set_nodelay(True)
         return super().connect()  # type: ignore[misc]
 
-    def handle_outgoing_message(self, stream: Any, outgoing_msg: list[bytes]) -> None:
+    def handle_outgoing_message(self, *args: Any) -> None:
+        """``(stream, msg_list)`` from a local kernel (gateways: see gateway_page.py)."""
         bridge = self._bridge
         if bridge is not None:
-            channel = stream if isinstance(stream, str) else getattr(stream, "channel", "")
             try:
-                outgoing_msg = to_page(bridge, self.kernel_id, channel, outgoing_msg, self.session)
+                args = self._to_page(bridge, args)
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message to the page")
-            if outgoing_msg is None:
+            if not args:
                 return
-        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+        super().handle_outgoing_message(*args)  # type: ignore[misc]
+
+    def _to_page(self, bridge: CommBridgeApp, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The arguments to pass on, or () when the page must not get the message."""
+        stream, msg_list = args[0], args[1]
+        channel = stream if isinstance(stream, str) else getattr(stream, "channel", "")
+        out = to_page(bridge, self.kernel_id, channel, msg_list, self.session)
+        return () if out is None else (stream, out, *args[2:])
 
     def handle_incoming_message(self, incoming_msg: wire.Frame) -> None:
         bridge = self._bridge
@@ -92,24 +104,36 @@ def to_page(
     if not any(hint in raw_header for hint in _HEADER_HINTS):
         return msg_list
     header = session.unpack(raw_header)
-    msg_type = header.get("msg_type") if isinstance(header, dict) else None
+    if not isinstance(header, dict):
+        return msg_list
+    msg = WireMessage(channel, msg_list[idx + 2 :], header)
+    change = verdict(bridge, kernel_id, msg, session)
+    if change is None:
+        return msg_list
+    if change is DROP:
+        return None
+    return _with_content(msg_list, idx, session.pack(change), session)
+
+
+def verdict(bridge: CommBridgeApp, kernel_id: str, msg: WireMessage, session: Session) -> Any:
+    """What becomes of a message to the page.
+
+    None: it passes on; DROP: the page must not get it; a dict: its new content.
+    """
+    msg_type = msg.msg_type
+    relay = bridge.registry.get(kernel_id)
     if msg_type in COMM_TYPES:
-        relay = bridge.registry.get(kernel_id)
-        if relay is not None and relay.from_page(WireMessage(channel, msg_list[idx + 2 :], header)):
-            return None
-    elif msg_type == "status":
+        return DROP if relay is not None and relay.from_page(msg) else None
+    if msg_type == "status":
         # busy/idle around the bridge's own requests would make the page's indicator flicker
-        relay = bridge.registry.get(kernel_id)
-        if relay is not None and relay.sent_by_bridge(
-            session.unpack(msg_list[idx + 3]).get("msg_id")
-        ):
-            return None
-    elif msg_type in DISPLAY_TYPES and b"pycomm" in msg_list[idx + 5]:
-        content = bridge.injector.inject(kernel_id, session.unpack(msg_list[idx + 5]))
+        parent_id = msg.parent_header(session.unpack).get("msg_id")
+        return DROP if relay is not None and relay.sent_by_bridge(parent_id) else None
+    if msg_type in DISPLAY_TYPES and b"pycomm" in msg.parts[3]:
+        content = bridge.injector.inject(kernel_id, msg.content(session.unpack))
         if content is not None:
             bridge.registry.relay(kernel_id)  # the bridge is in use here: keep new comms claimable
-            return _with_content(msg_list, idx, session.pack(content), session)
-    return msg_list
+            return content
+    return None
 
 
 def _with_content(msg_list: list[bytes], idx: int, content: bytes, session: Session) -> list[bytes]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .relay import CLOSE_GOING_AWAY, CLOSE_KERNEL_GONE, KernelRelay, RelaySettings
+from .relay import KernelRelay, RelaySettings
+from .sessions import CLOSE_GOING_AWAY, CLOSE_KERNEL_GONE
 
 
 class RelayRegistry:
@@ -36,7 +37,7 @@ class RelayRegistry:
                 self.settings,
                 self._allowed_types,
                 self.log,
-                on_dead=lambda: self.kernel_gone(kernel_id, "the kernel died"),
+                on_dead=lambda reason="the kernel died": self.kernel_gone(kernel_id, reason),
             )
             self.relays[kernel_id] = relay
         return relay

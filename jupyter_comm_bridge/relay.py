@@ -15,13 +15,19 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from jupyter_client.session import Session
-from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.ioloop import IOLoop
 
 from . import gate, wire
 from .comms import ClientId, CommTable, PendingComm
 from .gate import COMM_TYPES, Refused
 from .link import KernelLink, LinkSettings
 from .session import ACK, BRIDGE_CHANNEL, BridgeSocket, ClientSession, SessionSettings
+from .sessions import (
+    CLOSE_EXPIRED,
+    CLOSE_KERNEL_GONE,
+    CLOSE_TOO_SLOW,
+    SessionTable,
+)
 from .upstream import UpstreamError
 from .wire import MalformedMessage, WireMessage
 
@@ -32,12 +38,6 @@ SEEN_LIMIT = 4096
 PAGE_FEED_GRACE = 2.0
 #: Requests remembered for routing their replies.
 REQUESTS_LIMIT = 4096
-#: Websocket close codes; clients do not reconnect after the 400x ones.
-CLOSE_GOING_AWAY = 1001
-CLOSE_REPLACED = 4000
-CLOSE_KERNEL_GONE = 4004
-CLOSE_TOO_SLOW = 4008
-CLOSE_EXPIRED = 4009
 
 
 class RelaySettings(SessionSettings, LinkSettings, Protocol):
@@ -56,25 +56,29 @@ class KernelRelay:
         settings: RelaySettings,
         allowed_types: Callable[[], list[str]],
         log: logging.Logger,
-        on_dead: Callable[[], None],
+        on_dead: Callable[..., None],
     ) -> None:
         self.kernel_id = kernel_id
         self.kernel_manager = kernel_manager
         self.settings = settings
         self.allowed_types = allowed_types
         self.log = log
-        self.session = Session(key=kernel_manager.session.key)
+        session = getattr(kernel_manager, "session", None)
+        self.session = Session(key=session.key if session is not None else b"")
         self.unpack = self.session.unpack
         self.table = CommTable(settings.pending_limit)
-        self.sessions: dict[ClientId, ClientSession] = {}
-        self.link = KernelLink(kernel_manager, self.session, self._from_kernel, settings, log)
+        self.clients = SessionTable(self.session, settings, log, self._session_ended)
+        self.link = KernelLink(
+            kernel_manager, self.session, self._from_kernel, settings, log, on_dead
+        )
         self._requests: OrderedDict[str, ClientId] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._expiry_handle: object | None = None
-        self._heartbeat = PeriodicCallback(self._beat, settings.heartbeat_interval * 1000)
         self._on_dead = on_dead
-        kernel_manager.add_restart_callback(self.kernel_restarted, "restart")
-        kernel_manager.add_restart_callback(on_dead, "dead")
+        # local kernels have a restarter; a gateway's kernels report through events only
+        if hasattr(kernel_manager, "add_restart_callback"):
+            kernel_manager.add_restart_callback(self.kernel_restarted, "restart")
+            kernel_manager.add_restart_callback(on_dead, "dead")
 
     # --- the connection to the kernel -----------------------------------------
 
@@ -95,102 +99,54 @@ class KernelRelay:
 
     def close(self, reason: str, code: int = CLOSE_KERNEL_GONE) -> None:
         """The kernel (or the server) is going: close every client with ``reason``."""
-        for session in list(self.sessions.values()):
-            self._cancel_expiry(session)
-            if session.socket is not None:
-                session.socket.close_bridge(code, reason)
-        self.sessions.clear()
-        self._heartbeat.stop()
+        self.clients.close_all(code, reason)
         self.link.disconnect()
         for pending in self.table.expire(float("inf")):
             pending.held.clear()
         if self._expiry_handle is not None:
             IOLoop.current().remove_timeout(self._expiry_handle)
             self._expiry_handle = None
-        self.kernel_manager.remove_restart_callback(self.kernel_restarted, "restart")
-        self.kernel_manager.remove_restart_callback(self._on_dead, "dead")
+        if hasattr(self.kernel_manager, "remove_restart_callback"):
+            self.kernel_manager.remove_restart_callback(self.kernel_restarted, "restart")
+            self.kernel_manager.remove_restart_callback(self._on_dead, "dead")
 
     # --- client sessions ------------------------------------------------------
 
     async def attach(self, socket: BridgeSocket, resume: int | None) -> None:
-        """A client connects: a new session, or (``resume``) the one it had."""
+        """A client connects (once the kernel is reachable): a new session, or its old one."""
         await self.connect()
-        session = self.sessions.get(socket.client_id)
-        reason = None
-        if resume is not None and (session is None or not session.can_resume(resume)):
-            reason = "the server no longer has this session (reconnect window passed, or restart)"
-        if session is not None and (resume is None or reason):
-            self.drop_session(
-                session, "replaced by a new connection with its session_id", CLOSE_REPLACED
-            )
-            session = None
-        if session is None:
-            session = ClientSession(
-                socket.client_id, self.session, self.settings, self.log, IOLoop.current().time()
-            )
-            self.sessions[socket.client_id] = session
-        elif session.socket is not None:
-            old = session.socket
-            session.detach()
-            old.close_bridge(CLOSE_REPLACED, "replaced by a resumed connection")
-        self._cancel_expiry(session)
-        session.attach(socket, None if reason else resume, reason)
-        if not self._heartbeat.is_running():
-            self._heartbeat.start()
+        self.clients.attach(socket, resume)
 
     def detach(self, socket: BridgeSocket) -> None:
-        """A client's websocket closed: keep its session for ``reconnect_window`` seconds."""
-        session = self.sessions.get(socket.client_id)
-        if session is None or session.socket is not socket:
-            return
-        session.detach()
-        window = self.settings.reconnect_window
-        if window <= 0:
-            self.drop_session(session, "disconnected")
-            return
-        reason = f"the client did not reconnect within {window:g}s"
-        session.expiry = IOLoop.current().call_later(
-            window, lambda: self.drop_session(session, reason, CLOSE_EXPIRED)
-        )
+        """A client's websocket closed: its session waits ``reconnect_window`` seconds."""
+        self.clients.detach(socket)
 
     def drop_session(self, session: ClientSession, reason: str, code: int = CLOSE_EXPIRED) -> None:
-        """End a session: close its socket, and the comms nobody else uses in the kernel."""
-        if self.sessions.get(session.client_id) is not session:
-            return
-        del self.sessions[session.client_id]
-        self._cancel_expiry(session)
-        if session.socket is not None:
-            socket = session.socket
-            session.detach()
-            socket.close_bridge(code, reason)
+        self.clients.end(session, reason, code)
+
+    def _session_ended(self, session: ClientSession, reason: str) -> None:
+        """Close in the kernel the comms nobody else uses; retire the link after the last."""
         closes = {
             self._close_in_kernel(comm_id, f"session {session.client_id} ended: {reason}")
             for comm_id in self.table.drop_client(session.client_id)
         }
         self.log.info("comm-bridge: session %s ended: %s", session.client_id, reason)
-        if not self.sessions:
-            self._heartbeat.stop()
+        if not self.clients:
             self.link.retire(closes)
 
-    def _cancel_expiry(self, session: ClientSession) -> None:
-        if session.expiry is not None:
-            IOLoop.current().remove_timeout(session.expiry)
-            session.expiry = None
-
-    def _beat(self) -> None:
-        for session in list(self.sessions.values()):
-            if session.socket is not None:
-                session.heartbeat()
+    @property
+    def sessions(self) -> dict[ClientId, ClientSession]:
+        return self.clients.sessions
 
     @property
     def idle(self) -> bool:
-        return not self.sessions and not self.table.pending
+        return not self.clients and not self.table.pending
 
     # --- from a client ----------------------------------------------------
 
     def from_client(self, socket: BridgeSocket, frame: wire.Frame) -> None:
         """Handle one frame from a client: the exception boundary for it."""
-        session = self.sessions.get(socket.client_id)
+        session = self.clients.get(socket.client_id)
         if session is None or session.socket is not socket:
             return  # a replaced socket's last words
         msg: WireMessage | None = None
@@ -256,14 +212,25 @@ class KernelRelay:
         if msg.msg_type in COMM_TYPES:
             comm_id = gate.check_comm(self.table, session.client_id, msg, self.unpack)
         self._remember_request(msg.msg_id, session.client_id)
-        record = self.table.comms.get(comm_id) if comm_id is not None else None
         try:
-            self.link.send_comm(msg, record.target_name if record else None, comm_id)
+            self.link.send_comm(msg, self._target_of(msg, comm_id), comm_id)
         except UpstreamError as e:
             raise Refused("KernelUnavailable", str(e)) from None
         if msg.msg_type == "comm_close" and comm_id is not None:
             for other in self.table.close_from_client(session.client_id, comm_id):
                 self._send_close(other, comm_id, "closed by another client of the comm")
+
+    def _target_of(self, msg: WireMessage, comm_id: str | None) -> str | None:
+        """The comm target a message concerns, which picks its subshell.
+
+        A comm_info_request for a target goes where that target's comm_open went, so
+        that it is answered after the open (pycomm checks its opens this way).
+        """
+        if comm_id is not None:
+            record = self.table.comms.get(comm_id)
+            return record.target_name if record else None
+        target_name = msg.content(self.unpack).get("target_name")
+        return target_name if isinstance(target_name, str) and target_name else None
 
     def _bridge_request(self, session: ClientSession, msg: WireMessage) -> None:
         kind = msg.msg_type.removesuffix("_request")
@@ -286,11 +253,10 @@ class KernelRelay:
 
     # --- from the kernel ---------------------------------------------------
 
-    def _from_kernel(self, channel: str, msg_list: list[bytes]) -> None:
-        """Handle one message from the upstream: the exception boundary for it."""
-        msg: WireMessage | None = None
+    def _from_kernel(self, msg: WireMessage) -> None:
+        """Handle one message from the kernel: the exception boundary for it."""
+        channel = msg.channel
         try:
-            msg = wire.from_kernel(channel, msg_list, self.unpack)
             if msg.msg_type in COMM_TYPES and channel in ("iopub", "shell"):
                 self._route_comm(msg)
             elif channel == "shell":
@@ -300,7 +266,7 @@ class KernelRelay:
         except Exception:
             self.log.exception(
                 "comm-bridge: error routing %s from kernel %s (comm_id=%s)",
-                msg.msg_type if msg else "message",
+                msg.msg_type,
                 self.kernel_id,
                 _comm_id_of(msg),
             )
@@ -325,22 +291,27 @@ class KernelRelay:
         if self.link.resent_on_new_subshell(msg):
             return
         client_id = self._requests.pop(msg.parent_header(self.unpack).get("msg_id"), "")
-        if client_id not in self.sessions:
+        if client_id not in self.clients:
             return
         if msg.msg_type == "comm_info_reply":
             msg = self._filter_comm_info(client_id, msg)
         self._deliver(client_id, msg)
 
     def _filter_comm_info(self, client_id: ClientId, msg: WireMessage) -> WireMessage:
-        content = dict(msg.content(self.unpack))
+        """The reply as this client may see it, rebuilt rather than copied: only its comms."""
+        content = msg.content(self.unpack)
         comms = content.get("comms")
-        content["comms"] = {
+        nested = content.get("content")
+        if not comms and isinstance(nested, dict):
+            comms = nested.get("comms")  # IRkernel nests its reply one level down
+        visible = {
             comm_id: info
             for comm_id, info in (comms.items() if isinstance(comms, dict) else ())
             if isinstance(info, dict)
             and self.table.visible(client_id, comm_id, str(info.get("target_name", "")))
         }
-        return wire.with_content(msg, content, self.session.pack)
+        reply = {"status": content.get("status", "ok"), "comms": visible}
+        return wire.with_content(msg, reply, self.session.pack)
 
     # --- the page's connection ---------------------------------------------
 
@@ -451,7 +422,7 @@ class KernelRelay:
         return wire.build_message(self.session, channel, msg_type, content, parent, metadata)
 
     def _deliver(self, client_id: ClientId, msg: WireMessage) -> None:
-        session = self.sessions.get(client_id)
+        session = self.clients.get(client_id)
         if session is not None and not session.deliver(msg):
             limit = self.settings.max_queued_bytes
             reason = f"the client is not reading: over {limit} bytes waiting for it"

@@ -32,7 +32,23 @@ class UpstreamError(RuntimeError):
     """The kernel could not be reached; the text says why."""
 
 
-class ZMQUpstream:
+class SentRequests:
+    """The msg_ids of recent requests sent to the kernel, to tell their iopub ``status`` apart."""
+
+    def __init__(self) -> None:
+        self._sent: OrderedDict[str, None] = OrderedDict()
+
+    def note_sent(self, msg_id: str) -> None:
+        self._sent[msg_id] = None
+        if len(self._sent) > SENT_LIMIT:
+            self._sent.popitem(last=False)
+
+    def sent(self, msg_id: object) -> bool:
+        """Whether ``msg_id`` is a recent request of ours (the relay's or a client's)."""
+        return msg_id in self._sent
+
+
+class ZMQUpstream(SentRequests):
     """Shell + iopub (+ control, for nudging) streams to a local kernel."""
 
     def __init__(
@@ -48,7 +64,7 @@ class ZMQUpstream:
         #: The content of the kernel's first kernel_info_reply ({} if none came in time).
         self.kernel_info: dict[str, Any] = {}
         self._kernel_info: asyncio.Future[None] | None = None
-        self._sent: OrderedDict[str, None] = OrderedDict()
+        super().__init__()
 
     @property
     def connected(self) -> bool:
@@ -158,16 +174,6 @@ class ZMQUpstream:
         msg_id = msg["header"]["msg_id"] if msg else ""
         self.note_sent(msg_id)
         return msg_id
-
-    def note_sent(self, msg_id: str) -> None:
-        """Remember a request sent to the kernel, so its iopub ``status`` can be told apart."""
-        self._sent[msg_id] = None
-        if len(self._sent) > SENT_LIMIT:
-            self._sent.popitem(last=False)
-
-    def sent(self, msg_id: object) -> bool:
-        """Whether ``msg_id`` is a recent request of ours (the relay's or a client's)."""
-        return msg_id in self._sent
 
     def close(self) -> None:
         for stream in self.streams.values():

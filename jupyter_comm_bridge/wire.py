@@ -198,7 +198,10 @@ def from_client(frame: Frame, protocol: str, pack: Pack, unpack: Unpack) -> Wire
         if not isinstance(frame, bytes):
             raise MalformedMessage("the v1 protocol takes binary frames only")
         check_v1_frame(frame)
-        channel, parts = deserialize_msg_from_ws_v1(frame)
+        try:
+            channel, parts = deserialize_msg_from_ws_v1(frame)
+        except UnicodeDecodeError:
+            raise MalformedMessage("a v1 frame's channel name is not UTF-8") from None
         if len(parts) < 4:
             raise MalformedMessage("a v1 frame needs header, parent_header, metadata and content")
         header = _load_object(parts[0], "header", unpack)

@@ -122,3 +122,62 @@ class Server:
         url = f"ws://127.0.0.1:{self.port}{self.base_url}{'/'.join(path)}?{query}"
         all_headers = {"Authorization": f"token {self.token}", **(headers or {})}
         return websocket_connect(HTTPRequest(url, headers=all_headers), **kw)
+
+
+class Gateway:
+    """``jupyter kernelgateway`` on loopback, with an auth token."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.token = uuid.uuid4().hex
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Gateway:
+        args = [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "kernelgateway",
+            "--KernelGatewayApp.ip=127.0.0.1",
+            f"--KernelGatewayApp.port={self.port}",
+            f"--KernelGatewayApp.auth_token={self.token}",
+            "--KernelGatewayApp.port_retries=0",
+            "--JupyterWebsocketPersonality.list_kernels=True",
+        ]
+        log = (self.root / "gateway.log").open("wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+        env["HOME"] = str(self.root)
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        atexit.register(self.stop)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (self.root / "gateway.log").read_text()
+            request = urllib.request.Request(f"{self.url}/api", headers=self.auth)
+            try:
+                urllib.request.urlopen(request, timeout=5).close()
+                return self
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)  # polling a process that has no readiness event
+        raise RuntimeError((self.root / "gateway.log").read_text())
+
+    def server_args(self) -> list[str]:
+        """What a notebook server needs to use this gateway for its kernels."""
+        return [
+            f"--gateway-url={self.url}",
+            f"--GatewayClient.auth_token={self.token}",
+            "--GatewayClient.request_timeout=30",
+        ]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)

@@ -7,11 +7,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from rawws import RawClient
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
 from kernelws import PROTOCOLS, until
+from rawws import RawClient
 
 each_protocol = pytest.mark.parametrize("protocol", PROTOCOLS)
 WINDOW = 3.0

@@ -54,6 +54,10 @@ function makePage({ configJson, bodyData = {}, href = "http://127.0.0.1:8888/use
     Uint8Array,
     console: { error: (...a) => errors.push(a.join(" ")), warn: () => {} },
     WebSocket: FakeSocket,
+    timers: [],
+    // the page's timers: recorded, fired by hand (the open check's would hold node for 10 s)
+    setTimeout: (fn, ms) => (page.timers.push({ fn, ms }), page.timers.length),
+    clearTimeout: () => {},
     __import: (url) => {
       imports.push(url);
       return page.importResult ?? Promise.resolve(pycomm);
@@ -95,6 +99,12 @@ test("classic pages: base URL from <body data-base-url>", () => {
   assert.deepEqual({ ...page.__pycomm_boot.config }, { baseUrl: "/classic/", wsUrl: "ws://x/", token: "" });
 });
 
+test("classic pages: the URL-encoded base URL of a hub user is decoded", () => {
+  const page = makePage({ bodyData: { baseUrl: "/user/a%40b.org/", wsUrl: "" } });
+  run(page, "k1");
+  assert.match(page.imports[0], /^http:\/\/127\.0\.0\.1:8888\/user\/a@b\.org\/static\//);
+});
+
 test("calls made before the client loads are replayed in order, comms keep their ids", async () => {
   FakeSocket.instances.length = 0;
   const page = makePage({ configJson: "{}" });
@@ -119,8 +129,9 @@ test("calls made before the client loads are replayed in order, comms keep their
   socket.open();
   await ready;
   const sent = socket.sent.map((m) => [m.header.msg_type, m.content.comm_id ?? m.content.target_name]);
-  assert.deepEqual(sent.slice(0, 4), [
+  assert.deepEqual(sent.slice(0, 5), [
     ["comm_open", comm.comm_id],
+    ["comm_info_request", "t"], // the client checks that the kernel opened it
     ["comm_msg", comm.comm_id],
     ["comm_info_request", undefined],
     ["register_target_request", "kt"],
@@ -128,7 +139,7 @@ test("calls made before the client loads are replayed in order, comms keep their
   socket.receive({
     channel: "shell",
     header: { msg_id: "r", msg_type: "comm_info_reply" },
-    parent_header: socket.sent[2].header,
+    parent_header: socket.sent[3].header,
     metadata: {},
     content: { comms: {} },
     buffers: [],

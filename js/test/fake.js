@@ -80,7 +80,7 @@ export function recorder() {
  * (reconnects, the reconnect window) instead of running them; `tick(ms)` advances
  * the clock and runs the watchdog once.
  */
-export function makeClient({ fetchStatus = 200, config = {}, href = "http://127.0.0.1:8888/lab" } = {}) {
+export function makeClient({ fetchStatus = 200, config = {}, href = "http://127.0.0.1:8888/lab", open_check = 0 } = {}) {
   const log = recorder();
   const timers = [];
   let watchdog = () => {};
@@ -100,6 +100,7 @@ export function makeClient({ fetchStatus = 200, config = {}, href = "http://127.
     setInterval: (fn) => ((watchdog = fn), 1),
     clearInterval: () => (watchdog = () => {}),
     now: () => clock.now,
+    open_check,
   });
   client.connect();
   const tick = (ms) => {

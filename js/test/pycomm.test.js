@@ -335,3 +335,40 @@ test("Root makes one client, and one socket, per kernel", () => {
   assert.equal(FakeSocket.instances.length, 2);
   assert.match(FakeSocket.instances[1].url, /kernels\/b\/channels/);
 });
+
+test("a page-opened comm is confirmed with comm_info: opened resolves", async () => {
+  const { client, socket } = makeClient({ open_check: 10000 });
+  socket.open();
+  const comm = client.new_comm("t");
+  const check = socket.sent.at(-1);
+  assert.deepEqual([check.header.msg_type, check.content], ["comm_info_request", { target_name: "t" }]);
+  socket.receive(fromKernel("shell", "comm_info_reply", { status: "ok", comms: { [comm.comm_id]: { target_name: "t" } } }, { parent: check.header }));
+  await comm.opened;
+  assert.equal(comm.closed, false);
+});
+
+test("a comm the kernel did not open closes with the reason, and opened rejects", async () => {
+  const { client, socket, log } = makeClient({ open_check: 10000 });
+  socket.open();
+  const comm = client.new_comm("nobody");
+  let reason;
+  comm.on_close((msg) => (reason = msg.metadata.reason));
+  socket.receive(fromKernel("shell", "comm_info_reply", { status: "ok", comms: {} }, { parent: socket.sent.at(-1).header }));
+  await assert.rejects(comm.opened, /no target "nobody"/);
+  assert.match(reason, /does not support comms opened from the page/);
+  assert.equal(comm.closed, true);
+  assert.deepEqual([socket.sent.at(-1).header.msg_type, socket.sent.at(-1).content.comm_id], ["comm_close", comm.comm_id]);
+  assert.match(log.lines.warn.at(-1), /did not open the comm/);
+});
+
+test("no answer to the check: opened rejects after open_check ms, the comm stays usable", async () => {
+  const { client, socket, timers } = makeClient({ open_check: 10000 });
+  socket.open();
+  const comm = client.new_comm("t");
+  const timer = timers.find((t) => t.ms === 10000 && !t.cancelled);
+  timer.fn();
+  await assert.rejects(comm.opened, /did not confirm .* within 10s: it is busy, or it does not support comms/);
+  assert.equal(comm.closed, false);
+  comm.send(1);
+  assert.equal(socket.sent.at(-1).header.msg_type, "comm_msg");
+});

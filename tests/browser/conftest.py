@@ -4,9 +4,12 @@ files, Chromium) and ``ui.py`` (pages) for the helpers.
 
 - ``browser`` (session): Chromium.
 - ``lab_server`` / ``notebook_server`` (session): shared servers, root dir in a tmp dir.
+- ``classic_server`` (session): a shared ``jupyter nbclassic``.
 - ``server_factory`` (function): start more servers (base_url, extra args), stopped after the test.
 - ``jupyter_ui(server)`` (function): a new page (own browser context) on a server.
 - ``open_notebook(server, path)`` (function): a new page with notebook ``path`` open, kernel idle.
+- ``open_classic(server, path)`` (function): the same on a classic Notebook (nbclassic) server,
+  driven through ``classic_page.ClassicNotebook``.
 - ``notebook_name(stem)`` (function): a file name unique to this test.
 
 Write tests as plain sync functions marked ``@pytest.mark.browser``.
@@ -112,6 +115,13 @@ def notebook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browse
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def classic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserServer]:
+    server = start_browser_server("nbclassic", tmp_path_factory.mktemp("nbclassic"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture(params=["lab", "notebook"])
 def any_server(request: pytest.FixtureRequest) -> BrowserServer:
     """Parametrizes a test over both UIs (the shared session servers)."""
@@ -175,6 +185,19 @@ def open_notebook(jupyter_ui: Callable[[BrowserServer], JupyterUI]) -> Callable[
 
     def open_(server: BrowserServer, path: str, **kw: Any) -> NotebookPage:
         return jupyter_ui(server).goto_notebook(path, **kw)
+
+    return open_
+
+
+@pytest.fixture
+def open_classic(jupyter_ui: Callable[[BrowserServer], JupyterUI]) -> Callable[..., Any]:
+    """``open_classic(server, path, wait_ready=True, timeout=KERNEL_TIMEOUT)``: a new page with
+    notebook ``path`` open in the classic Notebook UI of an nbclassic server, its kernel idle
+    (a ``classic_page.ClassicNotebook``)."""
+    from classic_page import ClassicNotebook
+
+    def open_(server: BrowserServer, path: str, **kw: Any) -> ClassicNotebook:
+        return ClassicNotebook.open(jupyter_ui(server), path, **kw)
 
     return open_
 

@@ -54,9 +54,12 @@ KERNEL_TIMEOUT = 60.0
 #: Bound (seconds) for the app (``window.jupyterapp``) to be loaded and restored.
 APP_TIMEOUT = 60.0
 
-EXPOSE_APP_FLAG = {
+#: The flag that exposes the app in the browser, per ``jupyter <app>``. The classic Notebook
+#: (``nbclassic``: pages driven through its global ``Jupyter``, see ``classic_page.py``) has none.
+EXPOSE_APP_FLAG: dict[str, str | None] = {
     "lab": "--LabApp.expose_app_in_browser=True",
     "notebook": "--JupyterNotebookApp.expose_app_in_browser=True",
+    "nbclassic": None,
 }
 
 #: User settings written into the server's private HOME before it starts: no news prompt,
@@ -176,8 +179,8 @@ class BrowserServer(Server):
 
     @property
     def ui(self) -> str:
-        """``"lab"`` or ``"notebook"``: which frontend its pages run."""
-        return "lab" if self.app == "lab" else "notebook"
+        """``"lab"``, ``"notebook"`` or ``"classic"`` (nbclassic): which frontend its pages run."""
+        return {"lab": "lab", "nbclassic": "classic"}.get(self.app, "notebook")
 
     @property
     def notebook_dir(self) -> Path:
@@ -221,14 +224,17 @@ class BrowserServer(Server):
             sign_with=self.data_dir if trusted else None,
         )
 
-    def page_url(self, path: str, workspace: str | None = None) -> str:
-        """URL opening notebook ``path`` in this server's UI (token in the query)."""
+    def page_url(self, path: str, workspace: str | None = None, *, token: bool = True) -> str:
+        """URL opening notebook ``path`` in this server's UI (token in the query, unless
+        ``token=False``: then the page must be authenticated by the login cookie)."""
         q = urllib.parse.quote(path)
-        token = f"token={self.token}"
+        query = f"?token={self.token}" if token else ""
         if self.ui == "lab":
             ws = workspace or f"t{uuid.uuid4().hex[:12]}"
-            return f"{self.url}lab/workspaces/{ws}/tree/{q}?{token}"
-        return f"{self.url}notebooks/{q}?{token}"
+            return f"{self.url}lab/workspaces/{ws}/tree/{q}{query}"
+        if self.ui == "classic":
+            return f"{self.url}{classic_prefix()}notebooks/{q}{query}"
+        return f"{self.url}notebooks/{q}{query}"
 
     def sessions(self) -> list[dict[str, Any]]:
         return list(self.api("GET", "api/sessions"))
@@ -262,6 +268,15 @@ class BrowserServer(Server):
             return 0
 
 
+def classic_prefix() -> str:
+    """Where nbclassic serves its pages under the base URL: ``"nbclassic/"`` when Notebook 7 is
+    installed too (it owns ``notebooks/``), else ``""``."""
+    from nbclassic import nbclassic_path
+
+    prefix = nbclassic_path().strip("/")
+    return f"{prefix}/" if prefix else ""
+
+
 def start_browser_server(
     app: str,
     root: Path,
@@ -269,15 +284,17 @@ def start_browser_server(
     extra_args: Sequence[str] = (),
     user_settings: dict[str, dict[str, Any]] | None = None,
 ) -> BrowserServer:
-    """Start ``jupyter <app>`` (``lab`` or ``notebook``) with ``window.jupyterapp`` exposed.
+    """Start ``jupyter <app>`` (``lab`` or ``notebook``) with ``window.jupyterapp`` exposed
+    (or ``nbclassic``, the classic Notebook UI, which has no such flag).
 
     ``user_settings`` is merged over :data:`DEFAULT_USER_SETTINGS` (per plugin).
     """
     if app not in EXPOSE_APP_FLAG:
         raise ValueError(f"app must be one of {sorted(EXPOSE_APP_FLAG)}, not {app!r}")
     root.mkdir(parents=True, exist_ok=True)
+    expose = EXPOSE_APP_FLAG[app]
     server = BrowserServer(
-        app, root, base_url=base_url, extra_args=[EXPOSE_APP_FLAG[app], *extra_args]
+        app, root, base_url=base_url, extra_args=[*([expose] if expose else []), *extra_args]
     )
     settings = {k: dict(v) for k, v in DEFAULT_USER_SETTINGS.items()}
     for k, v in (user_settings or {}).items():

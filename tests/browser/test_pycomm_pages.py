@@ -204,6 +204,25 @@ def test_4_slider_bound_both_ways(lab_server, open_notebook, notebook_name):
     assert_clean(nb)
 
 
+def test_4_r_slider_bound_both_ways(lab_server, open_notebook, notebook_name):
+    """The same output JavaScript on an R kernel (IRkernel; scripts/install-kernels)."""
+    nb = open_notebook(lab_server, example(lab_server, "slider_r.ipynb", notebook_name("rslider")))
+    nb.run_all()
+    slider = nb.output(SLIDER, ".slider")
+    nb.wait_for_output(SLIDER, ".kernel", "kernel: 75")
+    assert slider.input_value() == "75"
+    slider.fill("30")
+    nb.wait_for_output(SLIDER, ".kernel", "kernel: 30")
+    shown = nb.add_cell("cat(value)")
+    nb.run_cell(shown)
+    nb.wait_for_output(shown, text="30")  # what the R kernel holds
+    set_again = nb.add_cell("set_value(12)")
+    nb.run_cell(set_again)
+    nb.wait_for_output(SLIDER, ".kernel", "kernel: 12")
+    assert slider.input_value() == "12"
+    assert_clean(nb)
+
+
 def test_4b_slider_updates_the_kernel_while_a_cell_runs(lab_server, open_notebook, notebook_name):
     nb = open_notebook(lab_server, example(lab_server, "slider.ipynb", notebook_name("busy")))
     nb.run_all()

@@ -1,0 +1,175 @@
+"""The relay's connection to a kernel that lives behind a kernel gateway.
+
+When the server runs with ``--gateway-url`` its kernels are reached through the
+gateway's own ``api/kernels/{id}/channels`` websocket (legacy protocol, the
+gateway's auth headers, as jupyter_server's ``GatewayWebSocketConnection`` does).
+:class:`GatewayUpstream` offers the relay the same interface as the ZMQ
+upstream. Unlike jupyter_server's gateway connection it keeps binary frames
+binary (the legacy buffer layout, both ways), and it reconnects with backoff
+under a fixed session_id, so the gateway replays what it buffered meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_client.session import Session
+from jupyter_server.gateway.gateway_client import GatewayClient
+from jupyter_server.gateway.managers import GatewayKernelManager
+from jupyter_server.utils import url_path_join
+from tornado.escape import url_escape
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from . import wire
+from .upstream import SentRequests, UpstreamError
+from .wire import LEGACY_PROTOCOL, MalformedMessage, WireMessage
+
+#: Seconds between reconnection attempts after the gateway dropped the websocket.
+RECONNECT_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: Frames from the gateway can carry large buffers.
+MAX_FRAME = 1 << 30
+
+
+def is_gateway_kernel(kernel_manager: Any) -> bool:
+    """Whether a kernel is one the server reaches through a kernel gateway."""
+    return isinstance(kernel_manager, GatewayKernelManager)
+
+
+class GatewayUpstream(SentRequests):
+    """One websocket to the gateway for one kernel, however many bridge clients."""
+
+    def __init__(
+        self,
+        kernel_id: str,
+        session: Session,
+        on_message: Callable[[WireMessage], None],
+        log: logging.Logger,
+        on_lost: Callable[[str], None],
+    ) -> None:
+        self.kernel_id = kernel_id
+        self.session = session
+        self.on_message = on_message
+        self.log = log
+        self.on_lost = on_lost
+        self.kernel_info: dict[str, Any] = {}
+        #: One session id for every (re)connection: the gateway buffers for it.
+        self.session_id = uuid.uuid4().hex
+        self.ws: WebSocketClientConnection | None = None
+        self._closed = False
+        self._info_id = ""
+        self._info: asyncio.Future[None] | None = None
+        super().__init__()
+
+    @property
+    def connected(self) -> bool:
+        return self.ws is not None
+
+    async def connect(self, timeout: float) -> None:
+        """Open the websocket and learn the kernel's kernel_info (within ``timeout``)."""
+        await self._open(timeout)
+        self._info = asyncio.get_running_loop().create_future()
+        self._info_id = self.send_new("shell", "kernel_info_request", {})
+        done, _ = await asyncio.wait((self._info,), timeout=timeout)
+        if not done:
+            self.log.warning(
+                "comm-bridge: kernel %s: no kernel_info_reply through the gateway within %.0fs",
+                self.kernel_id,
+                timeout,
+            )
+
+    async def _open(self, timeout: float) -> None:
+        client = GatewayClient.instance()
+        url = url_path_join(
+            client.ws_url or "", client.kernels_endpoint, url_escape(self.kernel_id), "channels"
+        )
+        request = HTTPRequest(
+            f"{url}?session_id={self.session_id}", **client.load_connection_args()
+        )
+        try:
+            ws = await asyncio.wait_for(
+                websocket_connect(request, max_message_size=MAX_FRAME), timeout
+            )
+        except HTTPClientError as e:
+            raise UpstreamError(f"the kernel gateway refused the connection ({e})") from None
+        except (OSError, asyncio.TimeoutError) as e:
+            raise UpstreamError(f"the kernel gateway is unreachable ({e!r})") from None
+        if self._closed:
+            ws.close()
+            return
+        self.ws = ws
+        asyncio.ensure_future(self._read(ws))
+
+    async def _read(self, ws: WebSocketClientConnection) -> None:
+        while (frame := await ws.read_message()) is not None:
+            self._receive(frame)
+        if ws is self.ws and not self._closed:
+            self.ws = None
+            self.log.warning(
+                "comm-bridge: the gateway dropped kernel %s; reconnecting", self.kernel_id
+            )
+            await self._reconnect()
+
+    def _receive(self, frame: wire.Frame) -> None:
+        try:
+            msg = wire.from_client(frame, LEGACY_PROTOCOL, self.session.pack, self.session.unpack)
+        except MalformedMessage as e:
+            self.log.warning(
+                "comm-bridge: bad frame from the gateway for %s: %s", self.kernel_id, e
+            )
+            return
+        if self._info is not None and not self._info.done() and msg.msg_type == "kernel_info_reply":
+            if msg.parent_header(self.session.unpack).get("msg_id") == self._info_id:
+                self.kernel_info = msg.content(self.session.unpack)
+                self._info.set_result(None)
+                return
+        self.on_message(msg)
+
+    async def _reconnect(self) -> None:
+        """Try again with backoff; past the last attempt the relay's clients are told why."""
+        why = "no attempt made"
+        for delay in RECONNECT_DELAYS:
+            await asyncio.sleep(delay)  # backoff between attempts
+            if self._closed:
+                return
+            try:
+                await self._open(timeout=10.0)
+            except UpstreamError as e:
+                why = str(e)
+                continue
+            self.log.info("comm-bridge: reconnected to the gateway for kernel %s", self.kernel_id)
+            return
+        if not self._closed:
+            self.on_lost(f"lost the kernel gateway: {why}")
+
+    def send_raw(self, channel: str, parts: list[Any]) -> None:
+        """Send ``[header, parent, metadata, content, *buffers]`` as a legacy frame."""
+        if self.ws is None:
+            raise UpstreamError("the connection to the kernel gateway is down")
+        header = self.session.unpack(parts[0])
+        frame, binary = wire.to_client(
+            WireMessage(channel, list(parts), header), LEGACY_PROTOCOL, self.session.unpack
+        )
+        self.ws.write_message(frame, binary=binary)
+
+    def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
+        """Build and send a message of the relay's own; returns its msg_id."""
+        msg = self.session.msg(msg_type, content)
+        pack = self.session.pack
+        parts = [pack(msg[key]) for key in ("header", "parent_header", "metadata", "content")]
+        self.send_raw(channel, parts)
+        msg_id = str(msg["header"]["msg_id"])
+        self.note_sent(msg_id)
+        return msg_id
+
+    def close(self) -> None:
+        self._closed = True
+        if self._info is not None and not self._info.done():
+            self._info.set_result(None)
+        if self.ws is not None:
+            self.ws.close()
+            self.ws = None
