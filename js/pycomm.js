@@ -303,6 +303,8 @@ class BridgeLink {
     this.given_up = false;
     this.attempt = 0;
     this.received = 0; // counted frames received in this session
+    this.unacked_bytes = 0; // bytes received since the last bridge_ack
+    this.ack_bytes = 16 * 1024 * 1024; // a quarter of the server's max_queued_bytes (hello)
     this.acked = 0; // the last count acknowledged to the server
     this.next_index = 0; // index of the next counted frame we send
     /** @type {{index: number, frame: ArrayBuffer, comm_id?: string}[]} sent or waiting, not acknowledged */
@@ -364,24 +366,31 @@ class BridgeLink {
       msg = decode(data);
     } catch (e) {
       this.client.log.error("pycomm: could not decode a message from the bridge:", e);
-      this.count();
+      this.count(0);
       return;
     }
     const type = msg.header.msg_type;
     if (msg.channel === "bridge" && type === "bridge_hello") return this.on_hello(msg.content);
     if (msg.channel === "bridge" && type === "bridge_ack") return this.trim(msg.content.received);
-    this.count();
+    this.count(/** @type {ArrayBuffer} */ (data).byteLength);
     guarded(this.client.log, `handling ${type}`, () => this.client._dispatch(msg));
   }
 
-  count() {
+  /**
+   * Count a received frame; acknowledge every 64 frames, and before the server's bound on
+   * unacknowledged bytes (max_queued_bytes) comes near: large buffers fill it in a few frames.
+   * @param {number} bytes
+   */
+  count(bytes) {
     this.received += 1;
-    if (this.received - this.acked >= 64) this.ack();
+    this.unacked_bytes += bytes;
+    if (this.received - this.acked >= 64 || this.unacked_bytes >= this.ack_bytes) this.ack();
   }
 
   ack() {
     if (!this.ready || !this.ws) return;
     this.acked = this.received;
+    this.unacked_bytes = 0;
     this.ws.send(encode(this.client._message("bridge", "bridge_ack", { received: this.received })));
   }
 
@@ -395,6 +404,7 @@ class BridgeLink {
     const ws = /** @type {WebSocket} */ (this.ws);
     this.heartbeat_ms = 1000 * (hello.heartbeat || 2);
     this.window_ms = 1000 * (hello.reconnect_window ?? 30);
+    if (hello.max_queued_bytes > 0) this.ack_bytes = hello.max_queued_bytes / 4;
     this.attempt = 0;
     (this.options.clearTimeout || clearTimeout)(this.window_timer);
     if (hello.resumed) {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .wire import WireMessage
 
@@ -100,6 +101,24 @@ class CommTable:
                 del self.comms[comm_id]
                 orphans.append(comm_id)
         return orphans
+
+    def comm_info_for(self, client: ClientId, content: dict[str, Any]) -> dict[str, Any]:
+        """A kernel's ``comm_info_reply`` content as ``client`` may see it: only its comms.
+
+        Rebuilt rather than copied, so nothing else of the reply passes; IRkernel's
+        reply, nested one level down, is read too.
+        """
+        comms = content.get("comms")
+        nested = content.get("content")
+        if not comms and isinstance(nested, dict):
+            comms = nested.get("comms")
+        visible = {
+            comm_id: info
+            for comm_id, info in (comms.items() if isinstance(comms, dict) else ())
+            if isinstance(info, dict)
+            and self.visible(client, comm_id, str(info.get("target_name", "")))
+        }
+        return {"status": content.get("status", "ok"), "comms": visible}
 
     def visible(self, client: ClientId, comm_id: str, target_name: str) -> bool:
         """May this client see (and from now on use) a comm listed by ``comm_info_reply``?

@@ -294,24 +294,9 @@ class KernelRelay:
         if client_id not in self.clients:
             return
         if msg.msg_type == "comm_info_reply":
-            msg = self._filter_comm_info(client_id, msg)
+            reply = self.table.comm_info_for(client_id, msg.content(self.unpack))
+            msg = wire.with_content(msg, reply, self.session.pack)
         self._deliver(client_id, msg)
-
-    def _filter_comm_info(self, client_id: ClientId, msg: WireMessage) -> WireMessage:
-        """The reply as this client may see it, rebuilt rather than copied: only its comms."""
-        content = msg.content(self.unpack)
-        comms = content.get("comms")
-        nested = content.get("content")
-        if not comms and isinstance(nested, dict):
-            comms = nested.get("comms")  # IRkernel nests its reply one level down
-        visible = {
-            comm_id: info
-            for comm_id, info in (comms.items() if isinstance(comms, dict) else ())
-            if isinstance(info, dict)
-            and self.table.visible(client_id, comm_id, str(info.get("target_name", "")))
-        }
-        reply = {"status": content.get("status", "ok"), "comms": visible}
-        return wire.with_content(msg, reply, self.session.pack)
 
     # --- the page's connection ---------------------------------------------
 

@@ -119,6 +119,7 @@ class ClientSession:
             "received": self.received,
             "reconnect_window": self.settings.reconnect_window,
             "heartbeat": self.settings.heartbeat_interval,
+            "max_queued_bytes": self.settings.max_queued_bytes,
         }
         if reason:
             hello["reason"] = reason

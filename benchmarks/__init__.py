@@ -1,0 +1,1 @@
+"""Benchmarks of jupyter_comm_bridge against the raw paths: ``python benchmarks/run.py``."""

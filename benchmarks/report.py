@@ -1,0 +1,158 @@
+"""The targets of issue 7, and the printed table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Results = dict[str, Any]
+
+#: Columns shown per figure: (JSON key, column title). A table, laid out by hand.
+# fmt: off
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "echo_latency": [
+        ("path", "path"), ("payload_bytes", "bytes"), ("kind", "kind"), ("p50_ms", "p50 ms"),
+        ("p99_ms", "p99 ms"), ("ratio_p50", "p50/zmq"), ("ratio_p99", "p99/zmq"),
+    ],
+    "throughput": [
+        ("path", "path"), ("one_way_msgs_per_s", "one-way msg/s"), ("ratio_one_way", "/zmq"),
+        ("echo_msgs_per_s", "echo msg/s"), ("ratio_echo", "/zmq"),
+        ("buffer_4mib_echo_mib_per_s", "4MiB echo MiB/s"), ("ratio_buffer", "/zmq"),
+        ("server_cpu_ms_per_echo", "srv CPU ms/echo"),
+        ("client_cpu_ms_per_4mib_echo", "client CPU ms/4MiB"),
+        ("server_cpu_ms_per_4mib_echo", "srv CPU ms/4MiB"),
+    ],
+    "page_connection": [
+        ("variant", "variant"), ("stock_s", "stock s"), ("extension_s", "extension s"),
+        ("ratio", "ext/stock"), ("overhead_pct", "overhead %"),
+    ],
+    "scale": [
+        ("clients", "clients"), ("p50_ms", "p50 ms"), ("worst_client_p50_ms", "worst p50 ms"),
+        ("zmq_p50_ms", "zmq p50 ms"), ("ratio_p50", "p50/zmq"), ("server_cpu_s", "srv CPU s"),
+        ("server_cpu_per_echo_ms", "CPU/echo ms"), ("server_rss_mib", "RSS MiB"),
+        ("bytes_per_client", "bytes/client"), ("foreign_messages", "foreign msgs"),
+    ],
+    "binary_vs_json": [
+        ("path", "path"), ("array_bytes", "bytes"), ("binary_ms", "buffer ms"),
+        ("json_ms", "JSON ms"), ("speedup", "JSON/buffer"), ("ratio_binary", "buffer/zmq"),
+        ("ratio_json", "JSON/zmq"),
+    ],
+    "busy_cell": [
+        ("path", "path"), ("busy_seconds", "sleep s"), ("first_echo_ms", "first echo ms"),
+        ("echoes_during_cell", "echoes during cell"), ("ratio_first_echo", "first/zmq"),
+    ],
+}
+# fmt: on
+
+TITLES = {
+    "echo_latency": "1. Comm echo round trip (median over runs of each run's p50/p99)",
+    "throughput": "2. Throughput (one way: kernel counts; echo: pipelined window; 4 MiB buffers)",
+    "page_connection": "3. Cost on the page's own connection (cell with stream + HTML outputs)",
+    "scale": "4. Scale: bridge clients on one kernel, each echoing on its own comm",
+    "binary_vs_json": "5. 8 MB float64 array: one buffer vs a JSON list (echo round trip)",
+    "busy_cell": "6. Echo while a cell sleeps (first echo waits for the cell)",
+}
+
+
+def row_where(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
+    for row in rows:
+        if all(row.get(k) == v for k, v in match.items()):
+            return row
+    raise KeyError(f"no row with {match}")
+
+
+def target(name: str, value: float, limit: float, ok: Callable[[float, float], bool]) -> Results:
+    return {"name": name, "value": value, "limit": limit, "passed": bool(ok(value, limit))}
+
+
+def at_most(value: float, limit: float) -> bool:
+    return value <= limit
+
+
+def at_least(value: float, limit: float) -> bool:
+    return value >= limit
+
+
+def evaluate(figures: Results) -> list[Results]:
+    """Issue 7's targets, from the figures (missing figures are simply not judged)."""
+    found: list[Results] = []
+    if "echo_latency" in figures:
+        rows = figures["echo_latency"]["rows"]
+        for path in ("bridge-v1", "bridge-legacy"):
+            row = row_where(rows, path=path, payload_bytes=100, kind="json")
+            found.append(
+                target(f"{path} echo p50, 100 B JSON / ZMQ", row["ratio_p50"], 1.15, at_most)
+            )
+    if "throughput" in figures:
+        for path in ("bridge-v1", "bridge-legacy"):
+            row = row_where(figures["throughput"]["rows"], path=path)
+            found.append(
+                target(f"{path} 4 MiB echo MiB/s / ZMQ", row["ratio_buffer"], 0.5, at_least)
+            )
+    if "page_connection" in figures:
+        row = row_where(figures["page_connection"]["rows"], variant="plain HTML")
+        found.append(target("page connection overhead %", row["overhead_pct"], 5.0, at_most))
+    if "scale" in figures:
+        scale = figures["scale"]
+        clients = max(row["clients"] for row in scale["rows"])
+        foreign = scale["isolation"]["foreign"]
+        found.append(target(f"foreign messages with {clients} clients", foreign, 0, at_most))
+    if "binary_vs_json" in figures:
+        row = row_where(figures["binary_vs_json"]["rows"], path="bridge-v1")
+        found.append(target("bridge 8 MB: JSON time / buffer time", row["speedup"], 10.0, at_least))
+    return found
+
+
+def table(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> list[str]:
+    titles = [title for _, title in columns]
+    cells = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
+    widths = [max(len(t), *(len(r[i]) for r in cells)) for i, t in enumerate(titles)]
+    line = "  ".join(t.rjust(w) for t, w in zip(titles, widths, strict=True))
+    out = [line, "-" * len(line)]
+    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return out
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def render(results: Results) -> str:
+    meta = results["meta"]
+    out = [
+        f"jupyter_comm_bridge benchmarks, size {meta['size']}: "
+        f"{meta.get('duration_s', '?')} s, {meta['cpu_count']} CPUs, "
+        f"load {meta['load_start']} at start, {meta.get('load_end')} at end",
+        f"versions: {meta['versions']}",
+    ]
+    for key, title in TITLES.items():
+        figure = results["figures"].get(key)
+        if figure is None:
+            continue
+        out += ["", title, *table(COLUMNS[key], figure["rows"])]
+        out += _notes(key, figure)
+    out += ["", "Targets (issue 7)"]
+    for t in results.get("targets", []):
+        verdict = "PASS" if t["passed"] else "FAIL"
+        out.append(f"  {verdict}  {t['name']}: {t['value']} (limit {t['limit']})")
+    for error in results.get("errors", []):
+        out.append(f"  ERROR  {error}")
+    return "\n".join(out)
+
+
+def _notes(key: str, figure: Results) -> list[str]:
+    if key == "scale":
+        idle = figure["idle"]
+        return [
+            f"server RSS per idle client ({idle['idle_clients']} connected): "
+            f"{idle['rss_per_idle_client_kib']} KiB; isolation passed: "
+            f"{figure['isolation']['passed']}"
+        ]
+    if key == "busy_cell":
+        return [
+            f"kernel subshells advertised: {figure['kernel_subshells']} "
+            f"(supported_features: {figure['supported_features']})"
+        ]
+    return []
