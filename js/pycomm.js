@@ -685,6 +685,10 @@ export class KernelClient {
     const comm = this._comms.get(msg.content.comm_id);
     if (msg.channel === "bridge") {
       if (type === "bridge_error") this._bridge_error(msg);
+      if (type === "bridge_status") {
+        const { kernel_connection, reason } = msg.content;
+        this.log.info(`pycomm: kernel ${this.kernel_id}: ${kernel_connection}${reason ? ` (${reason})` : ""}`);
+      }
     } else if (type === "comm_open") {
       this._kernel_opened(msg);
     } else if (type === "comm_msg") {

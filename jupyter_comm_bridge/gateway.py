@@ -50,17 +50,21 @@ class GatewayUpstream(SentRequests):
         on_message: Callable[[WireMessage], None],
         log: logging.Logger,
         on_lost: Callable[[str], None],
+        on_status: Callable[[str, str], None],
     ) -> None:
         self.kernel_id = kernel_id
         self.session = session
         self.on_message = on_message
         self.log = log
         self.on_lost = on_lost
+        self.on_status = on_status
         self.kernel_info: dict[str, Any] = {}
         #: One session id for every (re)connection: the gateway buffers for it.
         self.session_id = uuid.uuid4().hex
         self.ws: WebSocketClientConnection | None = None
         self._closed = False
+        #: Frames sent while reconnecting, written once the websocket is back (in order).
+        self._held: list[tuple[wire.Frame, bool]] | None = None
         self._info_id = ""
         self._info: asyncio.Future[None] | None = None
         super().__init__()
@@ -109,9 +113,11 @@ class GatewayUpstream(SentRequests):
             self._receive(frame)
         if ws is self.ws and not self._closed:
             self.ws = None
+            self._held = []
             self.log.warning(
                 "comm-bridge: the gateway dropped kernel %s; reconnecting", self.kernel_id
             )
+            self.on_status("reconnecting", "the kernel gateway dropped the connection")
             await self._reconnect()
 
     def _receive(self, frame: wire.Frame) -> None:
@@ -142,19 +148,27 @@ class GatewayUpstream(SentRequests):
                 why = str(e)
                 continue
             self.log.info("comm-bridge: reconnected to the gateway for kernel %s", self.kernel_id)
+            held, self._held = self._held or [], None
+            for frame, binary in held:
+                self.ws.write_message(frame, binary=binary)  # type: ignore[union-attr]
+            self.on_status("connected", "")
             return
+        self._held = None
         if not self._closed:
             self.on_lost(f"lost the kernel gateway: {why}")
 
     def send_raw(self, channel: str, parts: list[Any]) -> None:
         """Send ``[header, parent, metadata, content, *buffers]`` as a legacy frame."""
-        if self.ws is None:
+        if self.ws is None and self._held is None:
             raise UpstreamError("the connection to the kernel gateway is down")
         header = self.session.unpack(parts[0])
         frame, binary = wire.to_client(
             WireMessage(channel, list(parts), header), LEGACY_PROTOCOL, self.session.unpack
         )
-        self.ws.write_message(frame, binary=binary)
+        if self.ws is None:
+            self._held.append((frame, binary))  # type: ignore[union-attr]
+        else:
+            self.ws.write_message(frame, binary=binary)
 
     def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
         """Build and send a message of the relay's own; returns its msg_id."""

@@ -23,6 +23,8 @@ from .wire import MalformedMessage, WireMessage
 
 OnKernelMessage = Callable[[WireMessage], None]
 OnLost = Callable[[str], None]
+#: ("reconnecting" | "connected", reason): the kernel's connection behind the server.
+OnStatus = Callable[[str, str], None]
 
 
 class LinkSettings(Protocol):
@@ -41,6 +43,7 @@ class KernelLink:
         settings: LinkSettings,
         log: logging.Logger,
         on_lost: OnLost,
+        on_status: OnStatus,
     ) -> None:
         self.kernel_manager = kernel_manager
         self.session = session
@@ -54,6 +57,7 @@ class KernelLink:
         #: Makes the upstream; tests swap in a fake.
         self.make_upstream: Callable[[], Any] = self._make_upstream
         self.on_lost = on_lost
+        self.on_status = on_status
         self._connecting: asyncio.Future[None] | None = None
         #: msg_ids the kernel must finish before a retiring link closes.
         self._awaited: set[str] = set()
@@ -94,7 +98,7 @@ class KernelLink:
         """A websocket to the kernel gateway for its kernels, ZMQ sockets for local ones."""
         if is_gateway_kernel(self.kernel_manager):
             return GatewayUpstream(
-                self.kernel_id, self.session, self._deliver, self.log, self.on_lost
+                self.kernel_id, self.session, self._deliver, self.log, self.on_lost, self.on_status
             )
         return ZMQUpstream(self.kernel_manager, self.session, self._receive, self.log)
 

@@ -69,7 +69,7 @@ class KernelRelay:
         self.table = CommTable(settings.pending_limit)
         self.clients = SessionTable(self.session, settings, log, self._session_ended)
         self.link = KernelLink(
-            kernel_manager, self.session, self._from_kernel, settings, log, on_dead
+            kernel_manager, self.session, self._from_kernel, settings, log, on_dead, self._status
         )
         self._requests: OrderedDict[str, ClientId] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -96,6 +96,12 @@ class KernelRelay:
         for pending in self.table.expire(float("inf")):
             pending.held.clear()
         self.link.reconnect()
+
+    def _status(self, state: str, reason: str) -> None:
+        """Tell every client how the server's own connection to the kernel is doing."""
+        content = {"kernel_connection": state, "reason": reason}
+        for session in self.clients:
+            self._deliver(session.client_id, self._build(BRIDGE_CHANNEL, "bridge_status", content))
 
     def close(self, reason: str, code: int = CLOSE_KERNEL_GONE) -> None:
         """The kernel (or the server) is going: close every client with ``reason``."""

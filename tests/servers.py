@@ -6,12 +6,14 @@ a private HOME and runtime dir so nothing else on the machine leaks in.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -165,10 +167,10 @@ class Gateway:
                 time.sleep(0.2)  # polling a process that has no readiness event
         raise RuntimeError((self.root / "gateway.log").read_text())
 
-    def server_args(self) -> list[str]:
-        """What a notebook server needs to use this gateway for its kernels."""
+    def server_args(self, url: str | None = None) -> list[str]:
+        """What a notebook server needs to use this gateway (at ``url``) for its kernels."""
         return [
-            f"--gateway-url={self.url}",
+            f"--gateway-url={url or self.url}",
             f"--GatewayClient.auth_token={self.token}",
             "--GatewayClient.request_timeout=30",
         ]
@@ -181,3 +183,53 @@ class Gateway:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(15)
+
+
+class CutProxy:
+    """A TCP proxy on loopback, in a thread of its own, whose connections can be cut at once:
+    a network drop between two servers (the test's own loop may be blocked meanwhile)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.loop = asyncio.new_event_loop()
+        self._writers: list[asyncio.StreamWriter] = []
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self) -> CutProxy:
+        self._thread.start()
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self.loop
+        ).result(10)
+        self.port = server.sockets[0].getsockname()[1]
+        return self
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers += [writer, up_writer]
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        """Abort every connection open now (new ones still go through)."""
+
+        def abort() -> None:
+            for writer in self._writers:
+                writer.transport.abort()
+            self._writers.clear()
+
+        self.loop.call_soon_threadsafe(abort)
+
+    def stop(self) -> None:
+        self.cut()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(1 << 16):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.transport.abort()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kernelws import PROTOCOLS, Bridge, Page
-from servers import Gateway, Server
+from servers import CutProxy, Gateway, Server
 from snippets import ECHO_TARGET
 
 each_protocol = pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -127,4 +127,36 @@ async def test_when_the_gateway_is_gone_clients_are_told(tmp_path):
         assert code == 4004 and "lost the kernel gateway" in reason
     finally:
         server.stop()
+        gateway.stop()
+
+
+async def test_a_dropped_gateway_connection_is_made_again(tmp_path):
+    """The network between server and gateway drops: the relay reconnects, and what a client
+    sends meanwhile goes out after, in order."""
+    (tmp_path / "gw").mkdir()
+    gateway = Gateway(tmp_path / "gw").start()
+    proxy = CutProxy(gateway.port).start()
+    server = Server(
+        "server", tmp_path, extra_args=gateway.server_args(f"http://127.0.0.1:{proxy.port}")
+    ).start()
+    try:
+        kid, page = await echo_kernel(server)
+        client = await Bridge.connect(server.ws_fetch, "comm-bridge", "kernels", kid, "channels")
+        comm_id = await client.open_comm("echo")
+        await client.comm_msg(comm_id, 0)
+        await client.next_on_comm(comm_id)
+        proxy.cut()
+        status = await client.wait_for(lambda m: m["header"]["msg_type"] == "bridge_status")
+        assert status["content"]["kernel_connection"] == "reconnecting"
+        for i in (1, 2, 3):
+            await client.comm_msg(comm_id, i)  # held until the gateway is back
+        back = await client.wait_for(lambda m: m["content"].get("kernel_connection") == "connected")
+        assert back["channel"] == "bridge"
+        await client.wait_for(lambda m: m["content"].get("data") == 3)
+        echoes = [m for m in client.of_comm(comm_id) if m["header"]["msg_type"] == "comm_msg"]
+        assert [m["content"]["data"] for m in echoes] == [0, 1, 2, 3]
+        assert not [m for m in client.messages if m["header"]["msg_type"] == "bridge_error"]
+    finally:
+        server.stop()
+        proxy.stop()
         gateway.stop()
