@@ -4,6 +4,8 @@ Every snippet records what the kernel got in a variable the tests read back
 (``received``), so a test can check both ends of the bridge.
 """
 
+from snippets import ECHO_TARGET
+
 # --- IRkernel (R) -------------------------------------------------------------------------
 # IRkernel::comm_manager() is the kernel's CommManager; a target handler gets
 # (comm, data) and a comm's on_msg callback gets the message's `data` only (parsed
@@ -80,21 +82,7 @@ def py_json(expression: str) -> str:
 # metakernel's %%python cells run in the kernel's Python, where the standard
 # comm API works as in ipykernel.
 
-SCHEME_ECHO_TARGET = """%%python
-from comm import get_comm_manager
-received = []
-def _echo_target(comm, open_msg):
-    received.append(["open", comm.comm_id, open_msg["content"]["data"], len(open_msg["buffers"])])
-    @comm.on_msg
-    def _echo(msg):
-        buffers = [bytes(b) for b in msg["buffers"]]
-        received.append(["msg", comm.comm_id, msg["content"]["data"], [len(b) for b in buffers]])
-        comm.send(msg["content"]["data"], buffers=buffers)
-    @comm.on_close
-    def _closed(msg):
-        received.append(["close", comm.comm_id])
-get_comm_manager().register_target("echo", _echo_target)
-"""
+SCHEME_ECHO_TARGET = "%%python" + ECHO_TARGET  # the Python one, in a %%python cell
 
 SCHEME_KERNEL_OPENS = """%%python
 from comm import create_comm
