@@ -20,14 +20,18 @@ from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado.websocket import WebSocketClosedError
 
 from . import wire
-from .page import DROP, verdict
+from .page import DISPLAY_HINTS, DROP, HEADER_HINTS, verdict
 from .wire import MalformedMessage
 
 if TYPE_CHECKING:
     from .app import CommBridgeApp
 
-_TEXT_HINTS = ('"comm_', 'display_data"', '"execute_result"', '"status"')
-_BINARY_HINTS = tuple(hint.encode() for hint in _TEXT_HINTS)
+#: The page's header hints for whole legacy frames, by "the kernel has no relay".
+_TEXT_HINTS = {
+    True: tuple(hint.decode() for hint in DISPLAY_HINTS),
+    False: tuple(hint.decode() for hint in HEADER_HINTS),
+}
+_BINARY_HINTS = {True: DISPLAY_HINTS, False: HEADER_HINTS}
 
 
 def is_gateway_connection(base: type) -> bool:
@@ -38,14 +42,15 @@ def frame_to_page(
     bridge: CommBridgeApp, kernel_id: str, frame: wire.Frame, session: Session
 ) -> wire.Frame | None:
     """The frame the page gets instead of ``frame`` (legacy protocol), or None for none."""
-    hints = _TEXT_HINTS if isinstance(frame, str) else _BINARY_HINTS
+    relay = bridge.registry.get(kernel_id)
+    hints = (_TEXT_HINTS if isinstance(frame, str) else _BINARY_HINTS)[relay is None]
     if not any(hint in frame for hint in hints):  # type: ignore[operator]
         return frame
     try:
         msg = wire.from_client(frame, wire.LEGACY_PROTOCOL, session.pack, session.unpack)
     except MalformedMessage:
         return frame
-    change = verdict(bridge, kernel_id, msg, session) if msg.channel == "iopub" else None
+    change = verdict(bridge, relay, kernel_id, msg, session) if msg.channel == "iopub" else None
     if change is DROP:
         return None
     if change is None or not isinstance(frame, str):

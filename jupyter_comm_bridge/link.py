@@ -165,7 +165,6 @@ class KernelLink:
             send_shell,
             send_control,
             self.session.pack,
-            self.session.unpack,
             self.log,
             self.settings.connect_timeout,
         )
@@ -212,7 +211,7 @@ class KernelLink:
         if self.upstream is None or self.subshells is None:
             raise UpstreamError("the connection to the kernel is closed")
         self.upstream.note_sent(msg.msg_id)
-        self.subshells.send(self.subshells.key_for(target_name, comm_id), msg.msg_id, msg.parts)
+        self.subshells.send(self.subshells.key_for(target_name, comm_id), msg)
 
     def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
         """Send a message of the relay's own; returns its msg_id."""

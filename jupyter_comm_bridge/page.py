@@ -18,7 +18,7 @@ from jupyter_client.session import Session
 
 from . import wire
 from .injection import DISPLAY_TYPES
-from .relay import COMM_TYPES
+from .relay import COMM_TYPES, KernelRelay
 from .wire import MalformedMessage, WireMessage
 
 if TYPE_CHECKING:
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 EXTENSION_NAME = "jupyter_comm_bridge"
 DELIM = b"<IDS|MSG>"
 #: Cheap tests on the raw header bytes, before any parsing.
-_HEADER_HINTS = (b'"comm_', b'display_data"', b'"execute_result"', b'"status"')
+HEADER_HINTS = (b'"comm_', b'display_data"', b'"execute_result"', b'"status"')
+#: On a kernel with no relay only outputs can concern the bridge (comms and status need one).
+DISPLAY_HINTS = (b'display_data"', b'"execute_result"')
 #: A verdict of :func:`_verdict`: the page must not get the message.
 DROP = object()
 
@@ -101,13 +103,14 @@ def to_page(
         return msg_list
     idx = msg_list.index(DELIM)
     raw_header = msg_list[idx + 2]
-    if not any(hint in raw_header for hint in _HEADER_HINTS):
+    relay = bridge.registry.get(kernel_id)
+    if not any(hint in raw_header for hint in (DISPLAY_HINTS if relay is None else HEADER_HINTS)):
         return msg_list
     header = session.unpack(raw_header)
     if not isinstance(header, dict):
         return msg_list
     msg = WireMessage(channel, msg_list[idx + 2 :], header)
-    change = verdict(bridge, kernel_id, msg, session)
+    change = verdict(bridge, relay, kernel_id, msg, session)
     if change is None:
         return msg_list
     if change is DROP:
@@ -115,19 +118,24 @@ def to_page(
     return _with_content(msg_list, idx, session.pack(change), session)
 
 
-def verdict(bridge: CommBridgeApp, kernel_id: str, msg: WireMessage, session: Session) -> Any:
-    """What becomes of a message to the page.
+def verdict(
+    bridge: CommBridgeApp,
+    relay: KernelRelay | None,
+    kernel_id: str,
+    msg: WireMessage,
+    session: Session,
+) -> Any:
+    """What becomes of a message to the page (``relay``: the kernel's, if it has one).
 
     None: it passes on; DROP: the page must not get it; a dict: its new content.
     """
     msg_type = msg.msg_type
-    relay = bridge.registry.get(kernel_id)
-    if msg_type in COMM_TYPES:
-        return DROP if relay is not None and relay.from_page(msg) else None
-    if msg_type == "status":
+    if relay is not None and msg_type in COMM_TYPES:
+        return DROP if relay.from_page(msg) else None
+    if relay is not None and msg_type == "status":
         # busy/idle around the bridge's own requests would make the page's indicator flicker
         parent_id = msg.parent_header(session.unpack).get("msg_id")
-        return DROP if relay is not None and relay.sent_by_bridge(parent_id) else None
+        return DROP if relay.sent_by_bridge(parent_id) else None
     if msg_type in DISPLAY_TYPES and b"pycomm" in msg.parts[3]:
         content = bridge.injector.inject(kernel_id, msg.content(session.unpack))
         if content is not None:

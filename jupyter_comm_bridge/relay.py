@@ -23,7 +23,6 @@ from .gate import COMM_TYPES, Refused
 from .link import KernelLink, LinkSettings
 from .session import ACK, BRIDGE_CHANNEL, BridgeSocket, ClientSession, SessionSettings
 from .sessions import (
-    CLOSE_EXPIRED,
     CLOSE_KERNEL_GONE,
     CLOSE_TOO_SLOW,
     SessionTable,
@@ -127,9 +126,6 @@ class KernelRelay:
         """A client's websocket closed: its session waits ``reconnect_window`` seconds."""
         self.clients.detach(socket)
 
-    def drop_session(self, session: ClientSession, reason: str, code: int = CLOSE_EXPIRED) -> None:
-        self.clients.end(session, reason, code)
-
     def _session_ended(self, session: ClientSession, reason: str) -> None:
         """Close in the kernel the comms nobody else uses; retire the link after the last."""
         closes = {
@@ -143,10 +139,6 @@ class KernelRelay:
     @property
     def sessions(self) -> dict[ClientId, ClientSession]:
         return self.clients.sessions
-
-    @property
-    def idle(self) -> bool:
-        return not self.clients and not self.table.pending
 
     # --- from a client ----------------------------------------------------
 
@@ -417,7 +409,7 @@ class KernelRelay:
         if session is not None and not session.deliver(msg):
             limit = self.settings.max_queued_bytes
             reason = f"the client is not reading: over {limit} bytes waiting for it"
-            self.drop_session(session, reason, CLOSE_TOO_SLOW)
+            self.clients.end(session, reason, CLOSE_TOO_SLOW)
 
 
 def _comm_id_of(msg: WireMessage | None) -> str | None:

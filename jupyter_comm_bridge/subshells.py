@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from tornado.ioloop import IOLoop
 
+from .wire import WireMessage
+
 SubshellMode = Literal["off", "per-target", "per-comm"]
 SUBSHELL_MODES: tuple[SubshellMode, ...] = ("off", "per-target", "per-comm")
 FEATURE = "kernel subshells"
@@ -53,7 +55,6 @@ class Subshells:
         send_shell: SendShell,
         send_control: SendControl,
         pack: Callable[[Any], bytes],
-        unpack: Callable[[bytes], Any],
         log: logging.Logger,
         create_timeout: float,
     ) -> None:
@@ -61,7 +62,6 @@ class Subshells:
         self._send_shell = send_shell
         self._send_control = send_control
         self._pack = pack
-        self._unpack = unpack
         self.log = log
         self.create_timeout = create_timeout
         #: key (target_name or comm_id) -> subshell_id
@@ -69,9 +69,9 @@ class Subshells:
         #: create_subshell_request msg_id -> key
         self._creating: dict[str, str] = {}
         #: key -> messages waiting for its subshell, in order
-        self._waiting: dict[str, list[tuple[str, Parts]]] = {}
-        #: msg_id -> (key, parts, subshell_id) of recent stamped messages
-        self._sent: OrderedDict[str, tuple[str, Parts, str]] = OrderedDict()
+        self._waiting: dict[str, list[WireMessage]] = {}
+        #: msg_id -> (key, message, subshell_id) of recent stamped messages
+        self._sent: OrderedDict[str, tuple[str, WireMessage, str]] = OrderedDict()
         self._sent_bytes = 0
         self._resent: OrderedDict[str, None] = OrderedDict()
 
@@ -83,16 +83,16 @@ class Subshells:
             return comm_id
         return None
 
-    def send(self, key: str | None, msg_id: str, parts: Parts) -> None:
+    def send(self, key: str | None, msg: WireMessage) -> None:
         """Send a client's shell message to the subshell of ``key`` (None: main shell)."""
         if key is None or self.mode == "off":
-            self._send_shell(parts)
+            self._send_shell(msg.parts)
         elif key in self.ids:
-            self._send_stamped(key, msg_id, parts)
+            self._send_stamped(key, msg)
         elif key in self._waiting:
-            self._waiting[key].append((msg_id, parts))
+            self._waiting[key].append(msg)
         else:
-            self._waiting[key] = [(msg_id, parts)]
+            self._waiting[key] = [msg]
             self._create(key)
 
     def _create(self, key: str) -> None:
@@ -122,8 +122,8 @@ class Subshells:
             return True
         self.ids[key] = subshell_id
         self.log.debug("comm-bridge: subshell %s for %s", subshell_id, key)
-        for msg_id, parts in self._waiting.pop(key, []):
-            self._send_stamped(key, msg_id, parts)
+        for msg in self._waiting.pop(key, []):
+            self._send_stamped(key, msg)
         return True
 
     def on_unknown_subshell(self, parent_id: str) -> bool:
@@ -131,8 +131,8 @@ class Subshells:
         sent = self._sent.pop(parent_id, None)
         if sent is None:
             return False
-        key, parts, lost = sent
-        self._sent_bytes -= _size(parts)
+        key, msg, lost = sent
+        self._sent_bytes -= _size(msg.parts)
         if parent_id in self._resent:
             return False  # once only: the kernel may route the comm to the lost one anyway
         self._resent[parent_id] = None
@@ -141,7 +141,7 @@ class Subshells:
         if self.ids.get(key) == lost:
             self.log.info("comm-bridge: the kernel lost subshell %s; creating another", lost)
             del self.ids[key]
-        self.send(key, parent_id, parts)
+        self.send(key, msg)
         return True
 
     def _give_up(self, why: str) -> None:
@@ -150,18 +150,18 @@ class Subshells:
         self.mode = "off"
         self._creating.clear()
         for waiting in self._waiting.values():
-            for _, parts in waiting:
-                self._send_shell(parts)
+            for msg in waiting:
+                self._send_shell(msg.parts)
         self._waiting.clear()
 
-    def _send_stamped(self, key: str, msg_id: str, parts: Parts) -> None:
-        header = self._unpack(parts[0])
+    def _send_stamped(self, key: str, msg: WireMessage) -> None:
+        header = dict(msg.header)  # parsed already; the client's own header is not changed
         header["subshell_id"] = subshell_id = self.ids[key]
-        self._sent[msg_id] = (key, parts, subshell_id)
-        self._sent_bytes += _size(parts)
+        self._sent[msg.msg_id] = (key, msg, subshell_id)
+        self._sent_bytes += _size(msg.parts)
         while self._sent_bytes > RESEND_BYTES and len(self._sent) > 1:
-            self._sent_bytes -= _size(self._sent.popitem(last=False)[1][1])
-        self._send_shell([self._pack(header), *parts[1:]])
+            self._sent_bytes -= _size(self._sent.popitem(last=False)[1][1].parts)
+        self._send_shell([self._pack(header), *msg.parts[1:]])
 
     def delete_all(self) -> None:
         """Delete the subshells we made (the relay is going away)."""
