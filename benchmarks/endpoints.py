@@ -217,6 +217,8 @@ class WsEndpoint(CommEndpoint):
     ) -> WsEndpoint:
         prefix = "comm-bridge" if bridge else "api"
         url = f"{base_ws_url}{prefix}/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
+        if bridge:
+            url += "&resumable=1"  # the session layer, as pycomm asks for it
         request = HTTPRequest(url, headers={"Authorization": f"token {token}"})
         subprotocols = [V1] if protocol == "v1" else None
         conn = await websocket_connect(

@@ -150,6 +150,7 @@ export function bridgeUrl(config, kernel_id, session_id, location) {
   }
   const url = new URL(`comm-bridge/kernels/${encodeURIComponent(kernel_id)}/channels`, base);
   url.searchParams.set("session_id", session_id);
+  url.searchParams.set("resumable", "1"); // hello, acks and replay: see README, Sessions
   if (config.token) url.searchParams.set("token", config.token);
   return url.href;
 }

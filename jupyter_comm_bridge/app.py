@@ -98,11 +98,14 @@ class CommBridgeApp(ExtensionApp):
 
     comm_subshells = Enum(
         SUBSHELL_MODES,
-        "per-target",
+        "off",
         config=True,
-        help="""Kernel subshells for bridge comms, on kernels that support them (JEP 91), so
-        comms answer while a cell runs: "per-target" (one subshell per kernel and comm target,
-        as JupyterLab does), "per-comm", or "off" (the main shell, behind running cells).""",
+        help="""Kernel subshells for bridge comms, on kernels that support them (JEP 91):
+        "off" (the default: comm handlers run on the kernel's main thread, between cells, as
+        with every frontend before JupyterLab 4.4), "per-target" (one subshell per kernel and
+        comm target, so comms answer while a cell runs, but their handlers then run beside
+        cell code, on another thread) or "per-comm". A client's messages are handled in the
+        order it sent them in every mode.""",
     )
 
     registry: RelayRegistry

@@ -14,7 +14,7 @@ from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
-from tornado.ioloop import IOLoop
+from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .registry import RelayRegistry
@@ -35,6 +35,13 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         self.registry = registry
         self.client_id = ""
         self.resume: int | None = None
+        #: Whether the client asked for the session layer (``resumable=1``; see README).
+        self.resumable = False
+        #: Bytes handed to tornado and not yet written to the socket: what the client
+        #: has not read (TCP's own buffers aside).
+        self.unflushed_bytes = 0
+        self._pinger: PeriodicCallback | None = None
+        self._kernel_id = ""
 
     def set_default_headers(self) -> None:
         """Websockets take none of JupyterHandler's default headers."""
@@ -45,28 +52,36 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
     # Liveness and size limits come from the extension's traits, not the server-wide settings.
     @property
     def ping_interval(self) -> float:  # type: ignore[override]
-        """Milliseconds, for WebSocketMixin's ping loop (see send_ping)."""
-        return self.registry.settings.ping_interval * 1000
+        """0: neither WebSocketMixin's nor tornado's own pings; the handler runs its own."""
+        return 0
 
-    @property
-    def ping_timeout(self) -> None:  # type: ignore[override]
-        """Unused: send_ping checks the pongs itself."""
-        return None
+    def _start_pinging(self) -> None:
+        now = IOLoop.current().time()
+        self.last_ping = self.last_pong = now
+        interval = self.registry.settings.ping_interval
+        if interval > 0:
+            self._pinger = PeriodicCallback(self._ping, interval * 1000)
+            self._pinger.start()
 
-    def send_ping(self) -> None:
+    def _stop_pinging(self) -> None:
+        if self._pinger is not None:
+            self._pinger.stop()
+            self._pinger = None
+
+    def _ping(self) -> None:
         """Ping; a client silent past ``ping_timeout`` is given up at once.
 
         Its session is detached (to wait for a reconnect) without waiting the
         seconds a close handshake with a dead peer takes.
         """
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            self._stop_pinging()
+            return
         now = IOLoop.current().time()
         silent = now - self.last_pong
-        if self.ws_connection is None or self.ws_connection.client_terminated:
-            return
-        if self.relay is not None and silent > self.registry.settings.ping_timeout:
+        if silent > self.registry.settings.ping_timeout:
             self.log.warning("comm-bridge: no pong from %s for %.1fs", self.client_id, silent)
-            relay, self.relay = self.relay, None
-            relay.detach(self)
+            self._gone()
             self.close(1001, "no pong")
             return
         self.ping(b"")
@@ -94,6 +109,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         if resume and not resume.isdigit():
             raise web.HTTPError(400, "resume must be a count of messages")
         self.resume = int(resume) if resume else None
+        self.resumable = self.resume is not None or self.get_argument("resumable", "") == "1"
         # Accept the websocket only once the kernel's iopub is live, so that an open
         # socket means a working one (and a kernel that is gone is an HTTP error).
         try:
@@ -109,6 +125,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         super().open()
         # Small frames must not wait for delayed ACKs (Nagle): see README, Latency.
         self.set_nodelay(True)
+        self._start_pinging()
         try:
             self.relay = self.registry.relay(kernel_id)
             await self.relay.attach(self, self.resume)
@@ -116,17 +133,29 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
             self.log.warning("comm-bridge: cannot relay kernel %s: %s", kernel_id, e)
             self.relay = None
             self.close(1011, f"cannot reach kernel {kernel_id}: {e}"[:120])
+            return
+        if self.relay is not None:  # (a replaced or ended session may have closed us already)
+            self._kernel_id = kernel_id
+            self.registry.count_connection(kernel_id, opened=True)
 
     def on_message(self, message: Frame) -> None:
         if self.relay is not None:
             self.relay.from_client(self, message)
 
     def on_close(self) -> None:
-        if self.relay is not None:
-            self.relay.detach(self)
-            self.relay = None
+        self._gone()
 
-    # --- the relay's view of this client (relay.BridgeClient) ----------------
+    def _gone(self) -> None:
+        """The websocket is done (closed, or given up): release what it holds, once."""
+        self._stop_pinging()
+        if self.relay is not None:
+            relay, self.relay = self.relay, None
+            relay.detach(self)
+        if self._kernel_id:
+            self.registry.count_connection(self._kernel_id, opened=False)
+            self._kernel_id = ""
+
+    # --- the relay's view of this client (session.BridgeSocket) ----------------
 
     @property
     def protocol(self) -> str:
@@ -134,10 +163,20 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
 
     def write_frame(self, frame: Frame, binary: bool) -> None:
         try:
-            self.write_message(frame, binary=binary)
+            written = self.write_message(frame, binary=binary)
         except WebSocketClosedError:
             self.log.debug("comm-bridge: dropped a message for closed client %s", self.client_id)
+            return
+        if not written.done():
+            size = len(frame)
+            self.unflushed_bytes += size
+            written.add_done_callback(lambda _: self._flushed(size))
+
+    def _flushed(self, size: int) -> None:
+        self.unflushed_bytes -= size
 
     def close_bridge(self, code: int, reason: str) -> None:
-        self.relay = None
+        """The relay ends this connection (its session ended, or was replaced)."""
+        self.relay = None  # the relay has let go of us already
+        self._gone()
         self.close(code, reason[:120])

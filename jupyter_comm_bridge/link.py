@@ -16,7 +16,9 @@ from jupyter_client.session import Session
 from tornado.ioloop import IOLoop
 
 from . import wire
+from .gate import COMM_TYPES
 from .gateway import GatewayUpstream, is_gateway_kernel
+from .ordering import FENCE_TARGET, Ordering
 from .subshells import SubshellMode, Subshells, supports_subshells
 from .upstream import UpstreamError, ZMQUpstream
 from .wire import MalformedMessage, WireMessage
@@ -52,6 +54,8 @@ class KernelLink:
         self.log = log
         self.upstream: ZMQUpstream | None = None
         self.subshells: Subshells | None = None
+        #: Each client's messages in its order across subshells (one per kernel process too).
+        self.ordering: Ordering | None = None
         #: When iopub went live (loop time), None while not connected.
         self.live_since: float | None = None
         #: Makes the upstream; tests swap in a fake.
@@ -63,7 +67,7 @@ class KernelLink:
         self._awaited: set[str] = set()
         self._retire_handle: object | None = None
         #: Client messages that arrived while (re)connecting, sent once connected.
-        self._queued: list[tuple[WireMessage, str | None, str | None]] = []
+        self._queued: list[tuple[str, WireMessage, str | None, str | None]] = []
 
     @property
     def kernel_id(self) -> str:
@@ -90,9 +94,10 @@ class KernelLink:
             raise
         self.live_since = IOLoop.current().time()
         self.subshells = self._subshells_for(upstream)
+        self.ordering = Ordering(self._send_fence, self.log)
         queued, self._queued = self._queued, []
-        for msg, target_name, comm_id in queued:
-            self._send_now(msg, target_name, comm_id)
+        for session_id, msg, target_name, comm_id in queued:
+            self._send_now(session_id, msg, target_name, comm_id)
 
     def _make_upstream(self) -> Any:
         """A websocket to the kernel gateway for its kernels, ZMQ sockets for local ones."""
@@ -111,9 +116,24 @@ class KernelLink:
         self._deliver(msg)
 
     def _deliver(self, msg: WireMessage) -> None:
-        if self._awaited and msg.channel == "iopub" and msg.msg_type == "status":
-            self._check_done(msg)
+        if msg.channel == "iopub":
+            if self._awaited and msg.msg_type == "status":
+                self._check_done(msg)
+            elif msg.msg_type in COMM_TYPES and self.subshells and self.subshells.mode != "off":
+                self._note_publish(msg)
         self.on_message(msg)
+
+    def _note_publish(self, msg: WireMessage) -> None:
+        """Where the kernel will handle this comm's next messages (see Subshells.published)."""
+        assert self.subshells is not None
+        comm_id = msg.comm_id(self.session.unpack)
+        if comm_id is None:
+            return
+        if msg.msg_type == "comm_close":
+            self.subshells.forget_comm(comm_id)
+        else:
+            subshell_id = msg.parent_header(self.session.unpack).get("subshell_id")
+            self.subshells.published(comm_id, subshell_id)
 
     def retire(self, awaited: set[str]) -> None:
         """Disconnect, deleting our subshells, once the kernel went idle after ``awaited``.
@@ -178,6 +198,7 @@ class KernelLink:
             except UpstreamError:
                 pass
         self.subshells = None
+        self.ordering = None
         self._drop_queued()
         if self.upstream is not None:
             self.upstream.close()
@@ -200,18 +221,51 @@ class KernelLink:
             self.disconnect()
             self._connecting = asyncio.ensure_future(self._connect())
 
-    def send_comm(self, msg: WireMessage, target_name: str | None, comm_id: str | None) -> None:
-        """Forward a client's shell message, to the subshell of its comm if there is one."""
+    def send_comm(
+        self, session_id: str, msg: WireMessage, target_name: str | None, comm_id: str | None
+    ) -> None:
+        """Forward a client's shell message, to the subshell of its comm if there is one,
+        after the client's earlier messages (see ordering.py)."""
         if self._connecting is not None and not self._connecting.done():
-            self._queued.append((msg, target_name, comm_id))  # connecting: keep the order
+            self._queued.append((session_id, msg, target_name, comm_id))  # connecting: in order
             return
-        self._send_now(msg, target_name, comm_id)
+        self._send_now(session_id, msg, target_name, comm_id)
 
-    def _send_now(self, msg: WireMessage, target_name: str | None, comm_id: str | None) -> None:
-        if self.upstream is None or self.subshells is None:
+    def _send_now(
+        self, session_id: str, msg: WireMessage, target_name: str | None, comm_id: str | None
+    ) -> None:
+        upstream, subshells, ordering = self.upstream, self.subshells, self.ordering
+        if upstream is None or subshells is None or ordering is None:
             raise UpstreamError("the connection to the kernel is closed")
-        self.upstream.note_sent(msg.msg_id)
-        self.subshells.send(self.subshells.key_for(target_name, comm_id), msg)
+        key = subshells.key_for(target_name, comm_id)
+        handled_on = subshells.handled_on(key, comm_id)
+        if msg.msg_type == "comm_close" and comm_id is not None:
+            subshells.forget_comm(comm_id)
+
+        def send() -> None:
+            upstream.note_sent(msg.msg_id)
+            subshells.send(key, msg)
+
+        ordering.send(session_id, send, handled_on, also=(key,))
+
+    def _send_fence(self, shell: str | None) -> str:
+        """A request of our own to ``shell`` whose reply shows that shell has caught up."""
+        assert self.upstream is not None and self.subshells is not None
+        content = {"target_name": FENCE_TARGET}
+        fence = wire.build_message(self.session, "shell", "comm_info_request", content)
+        self.upstream.note_sent(fence.msg_id)
+        self.subshells.send(shell, fence)
+        return fence.msg_id
+
+    def fence_replied(self, msg: WireMessage) -> bool:
+        """True if ``msg`` answers one of our fences (and is not for any client)."""
+        parent_id = msg.parent_header(self.session.unpack).get("msg_id", "")
+        return self.ordering is not None and self.ordering.fence_replied(parent_id)
+
+    def forget(self, session_id: str) -> None:
+        """A client's session ended."""
+        if self.ordering is not None:
+            self.ordering.forget(session_id)
 
     def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
         """Send a message of the relay's own; returns its msg_id."""

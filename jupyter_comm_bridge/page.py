@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_client.session import Session
 
-from . import wire
+from . import internals, wire
 from .injection import DISPLAY_TYPES
 from .relay import COMM_TYPES, KernelRelay
 from .wire import MalformedMessage, WireMessage
@@ -47,6 +47,7 @@ class PageConnectionMixin:
     """Mixed in before the server's kernel websocket connection class."""
 
     websocket_handler: Any
+    multi_kernel_manager: Any
     kernel_id: str
     subprotocol: str | None
     log: Any
@@ -61,6 +62,14 @@ class PageConnectionMixin:
             # The page's connection pays the same Nagle/delayed-ACK cost as the bridge would.
             self.websocket_handler.set_nodelay(True)
         return super().connect()  # type: ignore[misc]
+
+    def disconnect(self) -> Any:
+        """jupyter_server starts keeping the page's messages for its return when the kernel's
+        connection count drops to 0; bridge websockets, counted there too, must not stop it."""
+        bridge = self._bridge
+        bridged = bridge.registry.connections.get(self.kernel_id, 0) if bridge else 0
+        with internals.uncounted(self.multi_kernel_manager, self.kernel_id, bridged):
+            return super().disconnect()  # type: ignore[misc]
 
     def handle_outgoing_message(self, *args: Any) -> None:
         """``(stream, msg_list)`` from a local kernel (gateways: see gateway_page.py)."""

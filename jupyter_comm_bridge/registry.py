@@ -22,6 +22,8 @@ class RelayRegistry:
         self.settings = settings
         self.log = log
         self.relays: dict[str, KernelRelay] = {}
+        #: Open bridge websockets per kernel, as counted in the kernel model's ``connections``.
+        self.connections: dict[str, int] = {}
 
     def get(self, kernel_id: str) -> KernelRelay | None:
         return self.relays.get(kernel_id)
@@ -41,6 +43,19 @@ class RelayRegistry:
             )
             self.relays[kernel_id] = relay
         return relay
+
+    def count_connection(self, kernel_id: str, opened: bool) -> None:
+        """Count a bridge websocket where jupyter_server counts the page's connections, so
+        that ``GET api/kernels`` and the idle culler see bridge clients too."""
+        count = self.connections.get(kernel_id, 0) + (1 if opened else -1)
+        if count > 0:
+            self.connections[kernel_id] = count
+        else:
+            self.connections.pop(kernel_id, None)
+        if opened:
+            self.kernel_manager.notify_connect(kernel_id)
+        else:
+            self.kernel_manager.notify_disconnect(kernel_id)
 
     def _allowed_types(self) -> list[str]:
         return list(getattr(self.kernel_manager, "allowed_message_types", []) or [])

@@ -132,6 +132,7 @@ class KernelRelay:
             self._close_in_kernel(comm_id, f"session {session.client_id} ended: {reason}")
             for comm_id in self.table.drop_client(session.client_id)
         }
+        self.link.forget(session.client_id)
         self.log.info("comm-bridge: session %s ended: %s", session.client_id, reason)
         if not self.clients:
             self.link.retire(closes)
@@ -211,7 +212,7 @@ class KernelRelay:
             comm_id = gate.check_comm(self.table, session.client_id, msg, self.unpack)
         self._remember_request(msg.msg_id, session.client_id)
         try:
-            self.link.send_comm(msg, self._target_of(msg, comm_id), comm_id)
+            self.link.send_comm(session.client_id, msg, self._target_of(msg, comm_id), comm_id)
         except UpstreamError as e:
             raise Refused("KernelUnavailable", str(e)) from None
         if msg.msg_type == "comm_close" and comm_id is not None:
@@ -286,7 +287,7 @@ class KernelRelay:
             self._schedule_expiry()
 
     def _route_reply(self, msg: WireMessage) -> None:
-        if self.link.resent_on_new_subshell(msg):
+        if self.link.resent_on_new_subshell(msg) or self.link.fence_replied(msg):
             return
         client_id = self._requests.pop(msg.parent_header(self.unpack).get("msg_id"), "")
         if client_id not in self.clients:
@@ -406,9 +407,7 @@ class KernelRelay:
 
     def _deliver(self, client_id: ClientId, msg: WireMessage) -> None:
         session = self.clients.get(client_id)
-        if session is not None and not session.deliver(msg):
-            limit = self.settings.max_queued_bytes
-            reason = f"the client is not reading: over {limit} bytes waiting for it"
+        if session is not None and (reason := session.deliver(msg)) is not None:
             self.clients.end(session, reason, CLOSE_TOO_SLOW)
 
 

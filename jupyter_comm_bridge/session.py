@@ -41,6 +41,10 @@ class BridgeSocket(Protocol):
 
     client_id: str
     protocol: str
+    #: Whether the client asked for the session layer (hello, acks, replay, resume).
+    resumable: bool
+    #: Bytes written to the websocket that have not reached the socket yet.
+    unflushed_bytes: int
 
     def write_frame(self, frame: wire.Frame, binary: bool) -> None: ...
 
@@ -83,6 +87,8 @@ class ClientSession:
         self.settings = settings
         self.log = log
         self.socket: BridgeSocket | None = None
+        #: Set by the first socket: a session that keeps nothing for a reconnect is not.
+        self.resumable = False
         #: The protocol of the last socket: how to encode what waits for the next one.
         self.protocol = wire.LEGACY_PROTOCOL
         self.sent = 0  # counted frames sent (or kept for sending) to the client
@@ -113,6 +119,9 @@ class ClientSession:
             self._trim(resume)  # type: ignore[arg-type]
         self.socket = socket
         self.protocol = socket.protocol
+        self.resumable = socket.resumable
+        if not self.resumable:
+            return  # a standard-protocol client: no bridge_hello, nothing replayed
         hello = {
             "session_id": self.client_id,
             "resumed": resumed,
@@ -132,18 +141,28 @@ class ClientSession:
 
     # --- frames to the client -------------------------------------------------
 
-    def deliver(self, msg: WireMessage) -> bool:
-        """Send (or keep for the next socket) a counted frame; False when over the limit."""
+    def deliver(self, msg: WireMessage) -> str | None:
+        """Send (or keep for the next socket) a counted frame.
+
+        Returns why the client must be given up when it is over a limit, else None.
+        """
+        limit = self.settings.max_queued_bytes
         self.sent += 1
-        self.replay.append(msg)
-        self.replay_bytes += message_size(msg)
-        if self.replay_bytes > self.settings.max_queued_bytes:
-            return False
+        if self.resumable:
+            self.replay.append(msg)
+            self.replay_bytes += message_size(msg)
+            if self.replay_bytes > limit:
+                return f"the client has not acknowledged {self.replay_bytes} bytes (limit {limit})"
         self._write(msg)
-        return True
+        if self.socket is not None and self.socket.unflushed_bytes > limit:
+            unread = self.socket.unflushed_bytes
+            return f"the client is not reading: {unread} bytes wait to be sent (limit {limit})"
+        return None
 
     def heartbeat(self) -> None:
         """Acknowledge what the client sent; also tells it the server is alive."""
+        if not self.resumable:
+            return
         self.acked_to_client = self.received
         self._write(self._control(ACK, {"received": self.received}))
 
@@ -160,7 +179,7 @@ class ClientSession:
     def counted(self) -> None:
         """A counted frame arrived from the client; acknowledge now and then."""
         self.received += 1
-        if self.received - self.acked_to_client >= ACK_EVERY:
+        if self.resumable and self.received - self.acked_to_client >= ACK_EVERY:
             self.heartbeat()
 
     def acknowledged(self, received: Any) -> None:

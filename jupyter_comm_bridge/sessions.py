@@ -81,7 +81,7 @@ class SessionTable:
             return
         session.detach()
         window = self.settings.reconnect_window
-        if window <= 0:
+        if window <= 0 or not session.resumable:
             self.end(session, "disconnected")
             return
         reason = f"the client did not reconnect within {window:g}s"

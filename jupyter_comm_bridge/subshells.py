@@ -31,6 +31,8 @@ FEATURE = "kernel subshells"
 #: Bytes of forwarded messages kept to send again after an "unknown subshell" reply.
 RESEND_BYTES = 8 * 1024 * 1024
 RESENT_LIMIT = 1024
+#: Comms whose last kernel-side publish is remembered (for ipykernel's sticky routing).
+PUBLISHED_LIMIT = 4096
 
 Parts = list[Any]
 SendShell = Callable[[Parts], None]
@@ -74,6 +76,8 @@ class Subshells:
         self._sent: OrderedDict[str, tuple[str, WireMessage, str]] = OrderedDict()
         self._sent_bytes = 0
         self._resent: OrderedDict[str, None] = OrderedDict()
+        #: comm_id -> key of the shell the kernel last published on the comm from
+        self._published_from: OrderedDict[str, str | None] = OrderedDict()
 
     def key_for(self, target_name: str | None, comm_id: str | None) -> str | None:
         """The subshell key of a comm message; None for the main shell."""
@@ -82,6 +86,29 @@ class Subshells:
         if self.mode == "per-comm":
             return comm_id
         return None
+
+    def published(self, comm_id: str, subshell_id: object) -> None:
+        """The kernel published on a comm while handling a message of ``subshell_id`` (None:
+        the main shell). ipykernel sends the comm's next messages to that shell ("sticky")."""
+        key: str | None = None
+        if subshell_id is not None:
+            ours = {v: k for k, v in self.ids.items()}
+            if subshell_id not in ours:
+                return  # not one of ours: nothing we could fence
+            key = ours[subshell_id]
+        self._published_from[comm_id] = key
+        self._published_from.move_to_end(comm_id)
+        if len(self._published_from) > PUBLISHED_LIMIT:
+            self._published_from.popitem(last=False)
+
+    def handled_on(self, key: str | None, comm_id: str | None) -> str | None:
+        """The shell the kernel handles a comm message sent to ``key`` on."""
+        if comm_id is None or comm_id not in self._published_from:
+            return key
+        return self._published_from[comm_id]
+
+    def forget_comm(self, comm_id: str) -> None:
+        self._published_from.pop(comm_id, None)
 
     def send(self, key: str | None, msg: WireMessage) -> None:
         """Send a client's shell message to the subshell of ``key`` (None: main shell)."""

@@ -172,17 +172,20 @@ def to_client(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, b
 def _encode(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, bool]:
     if protocol == V1_PROTOCOL:
         return serialize_msg_to_ws_v1(msg.parts, msg.channel), True
+    # The keys of the stock channel's frames (Session.deserialize, plus channel), so that
+    # clients written against it find msg_id and msg_type at the top level too.
     as_dict = {
-        "channel": msg.channel,
         "header": msg.header,
+        "msg_id": msg.msg_id,
+        "msg_type": msg.msg_type,
         "parent_header": msg.parent_header(unpack),
         "metadata": unpack(msg.parts[2]),
         "content": msg.content(unpack),
         "buffers": msg.buffers,
+        "channel": msg.channel,
     }
     if msg.buffers:
         return serialize_binary_message(as_dict), True
-    del as_dict["buffers"]
     return json.dumps(as_dict, default=json_default, ensure_ascii=False), False
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,11 +34,14 @@ def kernel_id(jp_fetch: Any, jp_asyncio_loop: Any) -> Iterator[str]:
 
 @pytest.fixture
 def bridge(jp_ws_fetch: Any, kernel_id: str) -> Callable[..., Awaitable[Bridge]]:
-    """Connect a bridge client to the kernel: ``await bridge(protocol="v1")``."""
+    """Connect a bridge client to the kernel: ``await bridge(protocol="v1")`` (``cls``:
+    ``StandardBridge`` for one without the session layer)."""
 
-    async def connect(protocol: str = "v1", kid: str | None = None, **kw: Any) -> Bridge:
+    async def connect(
+        protocol: str = "v1", kid: str | None = None, cls: type[Bridge] = Bridge, **kw: Any
+    ) -> Bridge:
         path = ("comm-bridge", "kernels", kid or kernel_id, "channels")
-        return await Bridge.connect(jp_ws_fetch, *path, protocol=protocol, **kw)
+        return await cls.connect(jp_ws_fetch, *path, protocol=protocol, **kw)
 
     return connect
 
@@ -62,3 +67,16 @@ def echo_kernel(page: Callable[..., Awaitable[Page]]) -> Callable[..., Awaitable
         return p
 
     return setup
+
+
+@pytest.fixture
+def no_subshells_kernel(jp_data_dir: Path) -> str:
+    """A kernelspec for ipykernel with the "kernel subshells" feature taken out."""
+    spec = jp_data_dir / "kernels" / "nosubshells"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "nosubshells_kernel", "-f", "{connection_file}"]
+    env = {"PYTHONPATH": str(Path(__file__).parent / "kernels")}
+    spec.joinpath("kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "no subshells", "language": "python", "env": env})
+    )
+    return "nosubshells"

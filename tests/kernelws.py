@@ -74,6 +74,9 @@ def decode(frame: str | bytes, protocol: str) -> Msg:
 class KernelWS:
     """A websocket client that keeps every message it receives."""
 
+    #: Query parameters of every connection (besides session_id).
+    default_params: dict[str, str] = {}
+
     def __init__(self, conn: WebSocketClientConnection, protocol: str, session_id: str) -> None:
         self.conn = conn
         self.protocol = protocol
@@ -85,6 +88,8 @@ class KernelWS:
         #: what this client sent with :meth:`send`
         self.sent: list[Msg] = []
         self.closed: asyncio.Future[tuple[int | None, str | None]] = asyncio.Future()
+        #: Every frame as received, when a test sets this to a list.
+        self.frames: list[str | bytes] | None = None
         self._new = asyncio.Event()
         self._reader = asyncio.ensure_future(self._read())
 
@@ -99,7 +104,7 @@ class KernelWS:
     ) -> KernelWS:
         session_id = session_id or uuid.uuid4().hex
         subprotocols = [V1] if protocol == "v1" else None
-        params = {"session_id": session_id, **kwargs.pop("params", {})}
+        params = {"session_id": session_id, **cls.default_params, **kwargs.pop("params", {})}
         conn = await ws_fetch(*path, params=params, subprotocols=subprotocols, **kwargs)
         assert (conn.selected_subprotocol == V1) == (protocol == "v1")
         return cls(conn, protocol, session_id)
@@ -111,6 +116,8 @@ class KernelWS:
                 self.closed.set_result((self.conn.close_code, self.conn.close_reason))
                 self._new.set()
                 return
+            if self.frames is not None:
+                self.frames.append(frame)
             msg = decode(frame, self.protocol)
             if msg["channel"] == "bridge" and msg["header"]["msg_type"] in CONTROL:
                 self.control.append(msg)
@@ -221,7 +228,9 @@ class KernelWS:
 
 
 class Bridge(KernelWS):
-    """A client of ``comm-bridge/kernels/{id}/channels``."""
+    """A client of ``comm-bridge/kernels/{id}/channels`` with the session layer, as pycomm."""
+
+    default_params = {"resumable": "1"}
 
     async def register(self, target_name: str) -> Msg:
         reply = await self.request(
@@ -251,6 +260,17 @@ class Bridge(KernelWS):
         err = await self.reply_to(sent)
         assert err["header"]["msg_type"] == "bridge_error", err
         return err
+
+
+class StandardBridge(Bridge):
+    """A bridge client that speaks only the standard kernel websocket protocol: it does not
+    ask for the session layer and never sends ``bridge_ack``."""
+
+    default_params: dict[str, str] = {}
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.auto_ack = False
 
 
 class Page(KernelWS):

@@ -51,3 +51,17 @@ class RawClient:
 
     def close(self) -> None:
         self.writer.close()
+
+    async def read_until_close(self) -> tuple[int | None, str]:
+        """Read (and drop) what the server sent until its close frame: (code, reason)."""
+        while True:
+            head = await self.reader.readexactly(2)
+            opcode, size = head[0] & 0x0F, head[1] & 0x7F
+            if size == 126:
+                (size,) = struct.unpack("!H", await self.reader.readexactly(2))
+            elif size == 127:
+                (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
+            payload = await self.reader.readexactly(size)
+            if opcode == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                return code, payload[2:].decode("utf-8", "replace")

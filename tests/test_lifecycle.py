@@ -175,7 +175,7 @@ async def test_the_server_notices_a_dead_client_within_seconds(
     sid = uuid.uuid4().hex
     raw = await RawClient.connect(
         jp_http_port,
-        f"{jp_base_url}comm-bridge/kernels/{kernel_id}/channels?session_id={sid}",
+        f"{jp_base_url}comm-bridge/kernels/{kernel_id}/channels?session_id={sid}&resumable=1",
         token,
     )
     relay = relay_of(jp_serverapp, kernel_id)
@@ -186,15 +186,17 @@ async def test_the_server_notices_a_dead_client_within_seconds(
     raw.close()
 
 
+@pytest.mark.parametrize("resumable", ["0", "1"])
 async def test_a_client_that_stops_reading_is_closed_and_others_carry_on(
-    bridge, echo_kernel, jp_http_port, jp_base_url, jp_serverapp, kernel_id
+    resumable, bridge, echo_kernel, jp_http_port, jp_base_url, jp_serverapp, kernel_id
 ):
     page = await echo_kernel()
     token = jp_serverapp.identity_provider.token
     sid = uuid.uuid4().hex
     raw = await RawClient.connect(
         jp_http_port,
-        f"{jp_base_url}comm-bridge/kernels/{kernel_id}/channels?session_id={sid}",
+        f"{jp_base_url}comm-bridge/kernels/{kernel_id}/channels"
+        f"?session_id={sid}&resumable={resumable}",
         token,
     )
     slow_comm = uuid.uuid4().hex

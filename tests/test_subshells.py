@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,22 +22,9 @@ def jp_server_config() -> Config:
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"jupyter_comm_bridge": True}},
-            "CommBridgeApp": {"reconnect_window": 0.5},
+            "CommBridgeApp": {"reconnect_window": 0.5, "comm_subshells": "per-target"},
         }
     )
-
-
-@pytest.fixture
-def no_subshells_kernel(jp_data_dir: Path) -> str:
-    """A kernelspec for ipykernel with the "kernel subshells" feature taken out."""
-    spec = jp_data_dir / "kernels" / "nosubshells"
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "nosubshells_kernel", "-f", "{connection_file}"]
-    env = {"PYTHONPATH": str(Path(__file__).parent / "kernels")}
-    spec.joinpath("kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "no subshells", "language": "python", "env": env})
-    )
-    return "nosubshells"
 
 
 async def start_kernel(jp_fetch: Any, name: str) -> str:

@@ -43,15 +43,15 @@ test("bridge URLs follow the page: base URL, ws URL, https, token", () => {
   const loc = { href: "http://host:8888/user/alice/lab/tree/x.ipynb" };
   assert.equal(
     bridgeUrl({ baseUrl: "/user/alice/", token: "t0k" }, "abc", "s1", loc),
-    "ws://host:8888/user/alice/comm-bridge/kernels/abc/channels?session_id=s1&token=t0k",
+    "ws://host:8888/user/alice/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1&token=t0k",
   );
   assert.equal(
     bridgeUrl({ baseUrl: "/user/alice", token: "" }, "abc", "s1", { href: "https://hub.example/user/alice/lab" }),
-    "wss://hub.example/user/alice/comm-bridge/kernels/abc/channels?session_id=s1",
+    "wss://hub.example/user/alice/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1",
   );
   assert.equal(
     bridgeUrl({ baseUrl: "/", wsUrl: "wss://ws.example/base/" }, "abc", "s1", loc),
-    "wss://ws.example/base/comm-bridge/kernels/abc/channels?session_id=s1",
+    "wss://ws.example/base/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1",
   );
   const hostile = bridgeUrl({ baseUrl: "/a\"b'</script>\u2028/" }, "../x?y", "s", loc);
   assert.ok(hostile.startsWith("ws://host:8888/a%22b'%3C/script%3E%E2%80%A8/comm-bridge/kernels/..%2Fx%3Fy/channels?"), hostile);

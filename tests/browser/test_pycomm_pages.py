@@ -204,6 +204,27 @@ def test_4_slider_bound_both_ways(lab_server, open_notebook, notebook_name):
     assert_clean(nb)
 
 
+# examples/index.ipynb: a markdown intro, the echo target, then the demo's output.
+INDEX_DEMO = 2
+
+
+def test_index_notebook_runs_top_to_bottom(lab_server, open_notebook, notebook_name):
+    """The landing notebook the README's quick start opens: its demo works on Run All."""
+    nb = open_notebook(lab_server, example(lab_server, "index.ipynb", notebook_name("index")))
+    nb.run_all()
+    nb.wait_for_output(INDEX_DEMO, ".out", '{"echo":{"ping":1}}')  # sent once the output ran
+    nb.click_in_output(INDEX_DEMO, ".ping")
+    nb.wait_for_output(INDEX_DEMO, ".out", '{"echo":{"ping":2}}')
+    kernel_value(nb, "received", [{"ping": 1}, {"ping": 2}])
+    # relative links, which JupyterLab resolves to files/<name> next to the notebook
+    links = nb.cell(0).locator(".jp-RenderedMarkdown a[href*='.ipynb']")
+    hrefs = links.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    others = sorted(p.name for p in EXAMPLES.glob("*.ipynb") if p.name != "index.ipynb")
+    linked = sorted(re.sub(r"\?.*", "", h).rsplit("/files/", 1)[-1] for h in hrefs)
+    assert linked == others, f"the intro links {hrefs}, not every other example ({others})"
+    assert_clean(nb)
+
+
 def test_4_r_slider_bound_both_ways(lab_server, open_notebook, notebook_name):
     """The same output JavaScript on an R kernel (IRkernel; scripts/install-kernels)."""
     nb = open_notebook(lab_server, example(lab_server, "slider_r.ipynb", notebook_name("rslider")))
@@ -223,8 +244,12 @@ def test_4_r_slider_bound_both_ways(lab_server, open_notebook, notebook_name):
     assert_clean(nb)
 
 
-def test_4b_slider_updates_the_kernel_while_a_cell_runs(lab_server, open_notebook, notebook_name):
-    nb = open_notebook(lab_server, example(lab_server, "slider.ipynb", notebook_name("busy")))
+def test_4b_slider_updates_the_kernel_while_a_cell_runs(
+    server_factory, open_notebook, notebook_name
+):
+    """With comm_subshells "per-target" (the default, "off", waits for the cell)."""
+    server = server_factory("lab", extra_args=["--CommBridgeApp.comm_subshells=per-target"])
+    nb = open_notebook(server, example(server, "slider.ipynb", notebook_name("busy")))
     nb.run_all()
     nb.wait_for_output(SLIDER, ".kernel", "kernel: 75")
     long_cell = nb.add_cell('import time\nprint("sleeping", flush=True)\ntime.sleep(8)\nvalue')
