@@ -25,7 +25,7 @@ from . import fig_busy, fig_comm, fig_page, fig_scale
 from .config import SIZES, Size
 from .harness import Bench, setup, teardown
 from .report import evaluate, render
-from .servers import JupyterServer
+from .servers import check_extension, jupyter_server
 
 Figure = Callable[[Bench], Awaitable[dict[str, Any]]]
 #: Measured in this order. The page figure first, while both servers are fresh: later
@@ -92,7 +92,7 @@ def run(size: Size, results: dict[str, Any]) -> None:
     """Everything that needs the servers, which are stopped whatever happens."""
     with tempfile.TemporaryDirectory(prefix="comm-bridge-bench-") as tmp:
         root = Path(tmp)
-        servers = [JupyterServer("bridge", root, True), JupyterServer("stock", root, False)]
+        servers = [jupyter_server("bridge", root, True), jupyter_server("stock", root, False)]
         results["meta"]["server_args"] = {s.label: s.args for s in servers}
         try:
             progress("starting a server with the extension and one without")
@@ -100,7 +100,7 @@ def run(size: Size, results: dict[str, Any]) -> None:
                 server.spawn()
             for server in servers:
                 server.wait_ready()
-                server.check_extension()
+                check_extension(server, server.extension is not False)
             bench = Bench(size, root, servers[0], servers[1])
             asyncio.run(run_figures(bench, results))
         except Exception as e:

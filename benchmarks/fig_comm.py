@@ -14,11 +14,12 @@ from typing import Any
 
 import psutil
 
+from tests.support.servers import Server
+
 from .config import MIB
 from .endpoints import BenchError, CommEndpoint
 from .harness import BRIDGE_V1, PATHS, ZMQ, Bench, rotated
 from .kernel_code import ECHO_TARGET, SINK_TARGET
-from .servers import JupyterServer
 from .stats import median, median_ratio, ms, percentile
 
 WARMUP = 5
@@ -129,7 +130,7 @@ async def pipelined_echo(
 class CpuMeter:
     """CPU seconds of the harness (the client) and of the path's server over a phase."""
 
-    def __init__(self, server: JupyterServer | None) -> None:
+    def __init__(self, server: Server | None) -> None:
         self.server = server
         self.client = psutil.Process()
         self.start = self._now()

@@ -11,10 +11,11 @@ import asyncio
 import time
 from typing import Any
 
+from tests.support.servers import Server
+
 from .endpoints import BenchError, Request, WsEndpoint, execute_content
 from .harness import Bench, rotated
 from .kernel_code import ECHO_TARGET, IOPUB_HWM, TARGETS, UNLIMITED_IOPUB, output_cell
-from .servers import JupyterServer
 from .stats import median, median_ratio
 
 CELL_TIMEOUT = 600.0
@@ -53,7 +54,7 @@ async def timed_cell(page: WsEndpoint, code: str, expected: tuple[int, int]) -> 
     return elapsed, request.html_chars
 
 
-async def fresh_page(bench: Bench, server: JupyterServer) -> tuple[str, WsEndpoint]:
+async def fresh_page(bench: Bench, server: Server) -> tuple[str, WsEndpoint]:
     """A new kernel, and a page whose iopub subscription the kernel will not drop from.
 
     The lift goes through the page itself: libzmq applies a new high-water mark to

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from tornado.httpclient import HTTPClientError
 
+from tests.support.servers import Server
+
 from .config import Size
 from .endpoints import BenchError, CommEndpoint, WsEndpoint, ZmqEndpoint
 from .kernel_code import TARGETS
-from .servers import JupyterServer, ZmqKernel
+from .servers import ZmqKernel
 
 ZMQ = "zmq"
 ZMQ_SUBSHELL = "zmq-subshell"
@@ -31,8 +33,8 @@ KERNEL_ATTEMPTS = 3
 class Bench:
     size: Size
     root: Path
-    bridge_server: JupyterServer
-    stock_server: JupyterServer
+    bridge_server: Server
+    stock_server: Server
     bridge_kernel: str = ""
     stock_kernel: str = ""
     #: The floor's kernels, one per ZMQ path: an idle client on a shared kernel would
@@ -46,7 +48,7 @@ class Bench:
     bridge_page: WsEndpoint | None = None
 
     async def connect_ws(
-        self, server: JupyterServer, kernel_id: str, protocol: str, bridge: bool
+        self, server: Server, kernel_id: str, protocol: str, bridge: bool
     ) -> WsEndpoint:
         label = f"{'bridge' if bridge else 'page'}-{protocol}@{server.label}"
         return await WsEndpoint.connect(
@@ -57,11 +59,11 @@ class Bench:
         kid = kernel_id or self.bridge_kernel
         return await self.connect_ws(self.bridge_server, kid, protocol, bridge=True)
 
-    async def page(self, server: JupyterServer, kernel_id: str) -> WsEndpoint:
+    async def page(self, server: Server, kernel_id: str) -> WsEndpoint:
         """A page's own kernel connection (``api/kernels/{id}/channels``, v1 as JupyterLab)."""
         return await self.connect_ws(server, kernel_id, "v1", bridge=False)
 
-    def server_of(self, label: str) -> JupyterServer | None:
+    def server_of(self, label: str) -> Server | None:
         """The server a path goes through (None for the ZMQ paths)."""
         if label in (ZMQ, ZMQ_SUBSHELL):
             return None

@@ -1,10 +1,19 @@
-"""jupyter_comm_bridge: comms between notebook-output JavaScript and any kernel."""
+"""jupyter_comm_bridge: comms between notebook-output JavaScript and any kernel.
+
+A Jupyter Server extension: a comm-only websocket per kernel
+(``{base_url}comm-bridge/kernels/{kernel_id}/channels``), a wrapper of the page's own kernel
+connection, and the browser client ``window.pycomm``. The data path, module by module, and
+the glossary of the words used throughout (client, session_id, pending, held, waiting, fence,
+unacked, unflushed) are in ``docs/architecture.md``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 __version__ = "0.1.0"
+#: The server extension's name: also its key in the server's settings.
+EXTENSION_NAME = "jupyter_comm_bridge"
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Int, default
+from traitlets import Bool, Enum, Float, Int
 
+from . import EXTENSION_NAME
+from .client_files import CLIENT_URL_PATTERN, ClientFileHandler, ClientFiles, client_dir
+from .gateway_page import GatewayPageMixin
 from .handler import URL_PATTERN, BridgeWebsocketHandler
 from .injection import Injector
-from .page import EXTENSION_NAME, page_connection_class
+from .internals import is_gateway_connection
+from .page import PageConnectionMixin
 from .registry import RelayRegistry
 from .subshells import SUBSHELL_MODES
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 
 
-def static_dir() -> Path:
-    """The browser client: packaged under ``static/``, or ``js/`` in a source checkout."""
-    packaged = Path(__file__).parent / "static"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "js"
+def page_connection_class(base: type) -> type:
+    """A subclass of ``base`` (the server's kernel connection class) wired to the bridge."""
+    mixins = (GatewayPageMixin,) if is_gateway_connection(base) else ()
+    name = f"CommBridge{base.__name__}"
+    return type(name, (*mixins, PageConnectionMixin, base), {"__module__": __name__})
 
 
 class CommBridgeApp(ExtensionApp):
@@ -110,14 +114,13 @@ class CommBridgeApp(ExtensionApp):
 
     registry: RelayRegistry
     injector: Injector
-
-    @default("static_paths")
-    def _default_static_paths(self) -> list[str]:
-        return [str(static_dir())]
+    client: ClientFiles
 
     def initialize_settings(self) -> None:
+        assert self.serverapp is not None and self.serverapp.event_logger is not None
         self.registry = RelayRegistry(self.serverapp.kernel_manager, self, self.log)
-        self.injector = Injector.from_static(static_dir())
+        self.client = ClientFiles(client_dir())
+        self.injector = Injector.from_client(self.client)
         base = self.settings["kernel_websocket_connection_class"]
         self.settings["kernel_websocket_connection_class"] = page_connection_class(base)
         self.serverapp.event_logger.add_listener(
@@ -126,6 +129,7 @@ class CommBridgeApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.append((URL_PATTERN, BridgeWebsocketHandler, {"registry": self.registry}))
+        self.handlers.append((CLIENT_URL_PATTERN, ClientFileHandler, {"client": self.client}))
 
     async def _on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         if data.get("status") != "success":

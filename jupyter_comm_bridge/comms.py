@@ -15,7 +15,8 @@ from typing import Any
 
 from .wire import WireMessage
 
-ClientId = str
+#: A bridge client, by its session_id.
+SessionId = str
 
 
 @dataclass(slots=True)
@@ -23,8 +24,8 @@ class CommRecord:
     comm_id: str
     target_name: str
     #: The client that opened the comm, or None when the kernel opened it.
-    opened_by: ClientId | None
-    clients: set[ClientId]
+    opened_by: SessionId | None
+    clients: set[SessionId]
 
 
 @dataclass(slots=True)
@@ -39,15 +40,11 @@ class PendingComm:
     held: list[Callable[[], None]] = field(default_factory=list)
 
 
-def message_size(msg: WireMessage) -> int:
-    return sum(len(part) for part in msg.parts)
-
-
 class CommTable:
     """The comms and registered targets of one kernel."""
 
     def __init__(self, pending_limit: int) -> None:
-        self.targets: dict[str, set[ClientId]] = {}
+        self.targets: dict[str, set[SessionId]] = {}
         self.comms: dict[str, CommRecord] = {}
         self.pending: dict[str, PendingComm] = {}
         self.pending_limit = pending_limit
@@ -55,55 +52,55 @@ class CommTable:
 
     # --- what clients do -------------------------------------------------
 
-    def register(self, client: ClientId, target_name: str) -> list[PendingComm]:
+    def register(self, session_id: SessionId, target_name: str) -> list[PendingComm]:
         """Register a target for a client; returns the pending comms it claims."""
-        self.targets.setdefault(target_name, set()).add(client)
+        self.targets.setdefault(target_name, set()).add(session_id)
         claimed = [p for p in self.pending.values() if p.target_name == target_name]
         for pending in claimed:
             self._drop_pending(pending.comm_id)
             if not pending.closed:
                 self.comms[pending.comm_id] = CommRecord(
-                    pending.comm_id, target_name, None, {client}
+                    pending.comm_id, target_name, None, {session_id}
                 )
         return claimed
 
-    def unregister(self, client: ClientId, target_name: str) -> None:
+    def unregister(self, session_id: SessionId, target_name: str) -> None:
         clients = self.targets.get(target_name)
         if clients is not None:
-            clients.discard(client)
+            clients.discard(session_id)
             if not clients:
                 del self.targets[target_name]
 
-    def open_from_client(self, client: ClientId, comm_id: str, target_name: str) -> bool:
+    def client_opens(self, session_id: SessionId, comm_id: str, target_name: str) -> bool:
         """Record a comm a client opens; False when the comm_id is taken."""
         if comm_id in self.comms or comm_id in self.pending:
             return False
-        self.comms[comm_id] = CommRecord(comm_id, target_name, client, {client})
+        self.comms[comm_id] = CommRecord(comm_id, target_name, session_id, {session_id})
         return True
 
-    def may_use(self, client: ClientId, comm_id: str) -> bool:
+    def may_use(self, session_id: SessionId, comm_id: str) -> bool:
         record = self.comms.get(comm_id)
-        return record is not None and client in record.clients
+        return record is not None and session_id in record.clients
 
-    def close_from_client(self, client: ClientId, comm_id: str) -> set[ClientId]:
+    def client_closes(self, session_id: SessionId, comm_id: str) -> set[SessionId]:
         """Forget a comm a client closes; returns the other clients that shared it."""
         record = self.comms.pop(comm_id, None)
-        return set() if record is None else record.clients - {client}
+        return set() if record is None else record.clients - {session_id}
 
-    def drop_client(self, client: ClientId) -> list[str]:
+    def forget_client(self, session_id: SessionId) -> list[str]:
         """Forget a client; returns the comms nobody is left to use, to close in the kernel."""
-        for target_name in [t for t, c in self.targets.items() if client in c]:
-            self.unregister(client, target_name)
+        for target_name in [t for t, c in self.targets.items() if session_id in c]:
+            self.unregister(session_id, target_name)
         orphans = []
         for comm_id, record in list(self.comms.items()):
-            record.clients.discard(client)
+            record.clients.discard(session_id)
             if not record.clients:
                 del self.comms[comm_id]
                 orphans.append(comm_id)
         return orphans
 
-    def comm_info_for(self, client: ClientId, content: dict[str, Any]) -> dict[str, Any]:
-        """A kernel's ``comm_info_reply`` content as ``client`` may see it: only its comms.
+    def comm_info_for(self, session_id: SessionId, content: dict[str, Any]) -> dict[str, Any]:
+        """A kernel's ``comm_info_reply`` content as that client may see it: only its comms.
 
         Rebuilt rather than copied, so nothing else of the reply passes; IRkernel's
         reply, nested one level down, is read too.
@@ -116,11 +113,11 @@ class CommTable:
             comm_id: info
             for comm_id, info in (comms.items() if isinstance(comms, dict) else ())
             if isinstance(info, dict)
-            and self.visible(client, comm_id, str(info.get("target_name", "")))
+            and self.visible(session_id, comm_id, str(info.get("target_name", "")))
         }
         return {"status": content.get("status", "ok"), "comms": visible}
 
-    def visible(self, client: ClientId, comm_id: str, target_name: str) -> bool:
+    def visible(self, session_id: SessionId, comm_id: str, target_name: str) -> bool:
         """May this client see (and from now on use) a comm listed by ``comm_info_reply``?
 
         Kernel-opened comms of a registered target are adopted, including ones
@@ -128,22 +125,22 @@ class CommTable:
         """
         record = self.comms.get(comm_id)
         if record is None:
-            if client not in self.targets.get(target_name, ()) or comm_id in self.pending:
+            if session_id not in self.targets.get(target_name, ()) or comm_id in self.pending:
                 return False
-            self.comms[comm_id] = CommRecord(comm_id, target_name, None, {client})
+            self.comms[comm_id] = CommRecord(comm_id, target_name, None, {session_id})
             return True
-        if client in record.clients:
+        if session_id in record.clients:
             return True
-        if record.opened_by is None and client in self.targets.get(record.target_name, ()):
-            record.clients.add(client)
+        if record.opened_by is None and session_id in self.targets.get(record.target_name, ()):
+            record.clients.add(session_id)
             return True
         return False
 
     # --- what the kernel does --------------------------------------------
 
-    def from_kernel(
+    def route_kernel_message(
         self, msg: WireMessage, comm_id: str, target_name: str | None, now: float, window: float
-    ) -> set[ClientId]:
+    ) -> set[SessionId]:
         """Route a comm message from the kernel; returns the clients that get it.
 
         Messages of pending comms are kept (returned set is empty).
@@ -194,7 +191,7 @@ class CommTable:
         return min((p.deadline for p in self.pending.values()), default=None)
 
     def _keep(self, pending: PendingComm, msg: WireMessage) -> None:
-        size = message_size(msg)
+        size = msg.size
         pending.messages.append(msg)
         pending.size += size
         self._pending_size += size

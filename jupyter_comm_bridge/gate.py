@@ -7,11 +7,9 @@ allows); a comm message must name a comm this client may use.
 
 from __future__ import annotations
 
-from .comms import ClientId, CommTable
+from .comms import CommTable
+from .protocol import FORWARDED_TYPES
 from .wire import Unpack, WireMessage
-
-FORWARDED_TYPES = ("comm_open", "comm_msg", "comm_close", "comm_info_request")
-COMM_TYPES = frozenset({"comm_open", "comm_msg", "comm_close"})
 
 
 class Refused(Exception):
@@ -39,26 +37,23 @@ def check_forwardable(msg: WireMessage, allowed: list[str]) -> None:
     )
 
 
-def check_comm(table: CommTable, client: ClientId, msg: WireMessage, unpack: Unpack) -> str:
-    """Check a comm message against the table (recording a comm_open); returns its comm_id."""
-    content = msg.content(unpack)
-    comm_id = content.get("comm_id")
-    if not isinstance(comm_id, str) or not comm_id:
-        raise Refused("MalformedMessage", f"{msg.msg_type} needs a content.comm_id string")
-    if msg.msg_type == "comm_open":
-        target_name = content.get("target_name")
-        if not isinstance(target_name, str) or not target_name:
-            raise Refused("MalformedMessage", "comm_open needs a content.target_name string")
-        if not table.open_from_client(client, comm_id, target_name):
-            raise Refused("CommExists", f"comm {comm_id!r} is already open")
-    elif not table.may_use(client, comm_id):
-        raise Refused("UnknownComm", f"comm {comm_id!r} is not open on this connection")
-    return comm_id
-
-
-def target_of(msg: WireMessage, unpack: Unpack) -> str:
-    """The target_name of a bridge registration request."""
-    target_name = msg.content(unpack).get("target_name")
-    if not isinstance(target_name, str) or not target_name:
+def require_target_name(msg: WireMessage, unpack: Unpack) -> str:
+    """The message's content.target_name (comm_open, target registrations), or refuse it."""
+    target_name = msg.target_name(unpack)
+    if target_name is None:
         raise Refused("MalformedMessage", f"{msg.msg_type} needs a content.target_name string")
     return target_name
+
+
+def check_comm(table: CommTable, session_id: str, msg: WireMessage, unpack: Unpack) -> str:
+    """Check a comm message against the table (recording a comm_open); returns its comm_id."""
+    comm_id = msg.comm_id(unpack)
+    if not comm_id:
+        raise Refused("MalformedMessage", f"{msg.msg_type} needs a content.comm_id string")
+    if msg.msg_type == "comm_open":
+        target_name = require_target_name(msg, unpack)
+        if not table.client_opens(session_id, comm_id, target_name):
+            raise Refused("CommExists", f"comm {comm_id!r} is already open")
+    elif not table.may_use(session_id, comm_id):
+        raise Refused("UnknownComm", f"comm {comm_id!r} is not open on this connection")
+    return comm_id

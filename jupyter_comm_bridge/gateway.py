@@ -26,8 +26,10 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from . import wire
+from .managers import OnKernelMessage
+from .protocol import LEGACY_PROTOCOL
 from .upstream import SentRequests, UpstreamError
-from .wire import LEGACY_PROTOCOL, MalformedMessage, WireMessage
+from .wire import MalformedMessage, WireMessage
 
 #: Seconds between reconnection attempts after the gateway dropped the websocket.
 RECONNECT_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -35,7 +37,7 @@ RECONNECT_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 MAX_FRAME = 1 << 30
 
 
-def is_gateway_kernel(kernel_manager: Any) -> bool:
+def is_gateway_kernel(kernel_manager: object) -> bool:
     """Whether a kernel is one the server reaches through a kernel gateway."""
     return isinstance(kernel_manager, GatewayKernelManager)
 
@@ -47,7 +49,7 @@ class GatewayUpstream(SentRequests):
         self,
         kernel_id: str,
         session: Session,
-        on_message: Callable[[WireMessage], None],
+        on_message: OnKernelMessage,
         log: logging.Logger,
         on_lost: Callable[[str], None],
         on_status: Callable[[str, str], None],
@@ -63,8 +65,8 @@ class GatewayUpstream(SentRequests):
         self.session_id = uuid.uuid4().hex
         self.ws: WebSocketClientConnection | None = None
         self._closed = False
-        #: Frames sent while reconnecting, written once the websocket is back (in order).
-        self._held: list[tuple[wire.Frame, bool]] | None = None
+        #: Frames waiting while reconnecting, written once the websocket is back (in order).
+        self._waiting: list[tuple[wire.Frame, bool]] | None = None
         self._info_id = ""
         self._info: asyncio.Future[None] | None = None
         super().__init__()
@@ -91,9 +93,8 @@ class GatewayUpstream(SentRequests):
         url = url_path_join(
             client.ws_url or "", client.kernels_endpoint, url_escape(self.kernel_id), "channels"
         )
-        request = HTTPRequest(
-            f"{url}?session_id={self.session_id}", **client.load_connection_args()
-        )
+        connection_args: dict[str, Any] = client.load_connection_args()  # type: ignore[no-untyped-call]
+        request = HTTPRequest(f"{url}?session_id={self.session_id}", **connection_args)
         try:
             ws = await asyncio.wait_for(
                 websocket_connect(request, max_message_size=MAX_FRAME), timeout
@@ -113,7 +114,7 @@ class GatewayUpstream(SentRequests):
             self._receive(frame)
         if ws is self.ws and not self._closed:
             self.ws = None
-            self._held = []
+            self._waiting = []
             self.log.warning(
                 "comm-bridge: the gateway dropped kernel %s; reconnecting", self.kernel_id
             )
@@ -122,7 +123,7 @@ class GatewayUpstream(SentRequests):
 
     def _receive(self, frame: wire.Frame) -> None:
         try:
-            msg = wire.from_client(frame, LEGACY_PROTOCOL, self.session.pack, self.session.unpack)
+            msg = wire.decode_frame(frame, LEGACY_PROTOCOL, self.session.pack, self.session.unpack)
         except MalformedMessage as e:
             self.log.warning(
                 "comm-bridge: bad frame from the gateway for %s: %s", self.kernel_id, e
@@ -148,25 +149,25 @@ class GatewayUpstream(SentRequests):
                 why = str(e)
                 continue
             self.log.info("comm-bridge: reconnected to the gateway for kernel %s", self.kernel_id)
-            held, self._held = self._held or [], None
-            for frame, binary in held:
+            waiting, self._waiting = self._waiting or [], None
+            for frame, binary in waiting:
                 self.ws.write_message(frame, binary=binary)  # type: ignore[union-attr]
             self.on_status("connected", "")
             return
-        self._held = None
+        self._waiting = None
         if not self._closed:
             self.on_lost(f"lost the kernel gateway: {why}")
 
     def send_raw(self, channel: str, parts: list[Any]) -> None:
         """Send ``[header, parent, metadata, content, *buffers]`` as a legacy frame."""
-        if self.ws is None and self._held is None:
+        if self.ws is None and self._waiting is None:
             raise UpstreamError("the connection to the kernel gateway is down")
         header = self.session.unpack(parts[0])
-        frame, binary = wire.to_client(
+        frame, binary = wire.encode_frame(
             WireMessage(channel, list(parts), header), LEGACY_PROTOCOL, self.session.unpack
         )
         if self.ws is None:
-            self._held.append((frame, binary))  # type: ignore[union-attr]
+            self._waiting.append((frame, binary))  # type: ignore[union-attr]
         else:
             self.ws.write_message(frame, binary=binary)
 

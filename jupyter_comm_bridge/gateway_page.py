@@ -11,20 +11,17 @@ the same way and written to the page as binary frames.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_client.jsonutil import json_default
 from jupyter_client.session import Session
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado.websocket import WebSocketClosedError
 
-from . import wire
-from .page import DISPLAY_HINTS, DROP, HEADER_HINTS, verdict
+from . import internals, wire
+from .page import DISPLAY_HINTS, DROP, HEADER_HINTS, BridgeApp, verdict
+from .protocol import LEGACY_PROTOCOL
 from .wire import MalformedMessage
-
-if TYPE_CHECKING:
-    from .app import CommBridgeApp
 
 #: The page's header hints for whole legacy frames, by "the kernel has no relay".
 _TEXT_HINTS = {
@@ -34,12 +31,8 @@ _TEXT_HINTS = {
 _BINARY_HINTS = {True: DISPLAY_HINTS, False: HEADER_HINTS}
 
 
-def is_gateway_connection(base: type) -> bool:
-    return issubclass(base, GatewayWebSocketConnection)
-
-
 def frame_to_page(
-    bridge: CommBridgeApp, kernel_id: str, frame: wire.Frame, session: Session
+    bridge: BridgeApp, kernel_id: str, frame: wire.Frame, session: Session
 ) -> wire.Frame | None:
     """The frame the page gets instead of ``frame`` (legacy protocol), or None for none."""
     relay = bridge.registry.get(kernel_id)
@@ -47,7 +40,7 @@ def frame_to_page(
     if not any(hint in frame for hint in hints):  # type: ignore[operator]
         return frame
     try:
-        msg = wire.from_client(frame, wire.LEGACY_PROTOCOL, session.pack, session.unpack)
+        msg = wire.decode_frame(frame, LEGACY_PROTOCOL, session.pack, session.unpack)
     except MalformedMessage:
         return frame
     change = verdict(bridge, relay, kernel_id, msg, session) if msg.channel == "iopub" else None
@@ -60,34 +53,18 @@ def frame_to_page(
     return json.dumps(as_dict, default=json_default, ensure_ascii=False)
 
 
-def keep_binary_frames(ws: Any, on_binary: Callable[[bytes], None]) -> None:
-    """Make ``ws.read_message`` hand binary frames to ``on_binary`` and return only text."""
-    read = ws.read_message
-
-    async def read_message(callback: Any = None) -> Any:
-        while True:
-            frame = await read()
-            if not isinstance(frame, bytes):
-                return frame
-            on_binary(frame)
-
-    ws.read_message = read_message
-
-
-class GatewayPageMixin:
+class GatewayPageMixin(internals.GatewayConnectionHooks):
     """Mixed in before :class:`PageConnectionMixin` for gateway connections."""
 
     websocket_handler: Any
     kernel_id: str
     session: Session
     log: Any
-    _bridge: CommBridgeApp | None
+    _bridge: BridgeApp | None
 
-    def _connection_done(self, fut: Any) -> None:
-        super()._connection_done(fut)  # type: ignore[misc]
-        ws = getattr(self, "ws", None)
-        if ws is not None:
-            keep_binary_frames(ws, self._binary_to_page)
+    def on_binary_frame(self, frame: bytes) -> None:
+        """A binary frame from the gateway (with buffers): inspected, and kept binary."""
+        self._binary_to_page(frame)
 
     def handle_outgoing_message(self, *args: Any) -> None:
         """One legacy text frame from the gateway."""

@@ -17,15 +17,23 @@ from tornado import web
 from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from .protocol import (
+    CLOSE_GOING_AWAY,
+    CLOSE_UNREACHABLE,
+    LEGACY_PROTOCOL,
+    RESUMABLE_PARAM,
+    RESUME_PARAM,
+    V1_PROTOCOL,
+)
 from .registry import RelayRegistry
 from .relay import KernelRelay
-from .wire import LEGACY_PROTOCOL, V1_PROTOCOL, Frame
+from .wire import Frame
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 URL_PATTERN = rf"comm-bridge/kernels/(?P<kernel_id>{UUID_PATTERN})/channels"
 
 
-class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """One bridge client: a websocket that carries only comm traffic."""
 
     auth_resource = "kernels"
@@ -33,7 +41,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
 
     def initialize(self, registry: RelayRegistry) -> None:
         self.registry = registry
-        self.client_id = ""
+        self.session_id = ""
         self.resume: int | None = None
         #: Whether the client asked for the session layer (``resumable=1``; see README).
         self.resumable = False
@@ -51,7 +59,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
 
     # Liveness and size limits come from the extension's traits, not the server-wide settings.
     @property
-    def ping_interval(self) -> float:  # type: ignore[override]
+    def ping_interval(self) -> float:
         """0: neither WebSocketMixin's nor tornado's own pings; the handler runs its own."""
         return 0
 
@@ -80,21 +88,21 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         now = IOLoop.current().time()
         silent = now - self.last_pong
         if silent > self.registry.settings.ping_timeout:
-            self.log.warning("comm-bridge: no pong from %s for %.1fs", self.client_id, silent)
+            self.log.warning("comm-bridge: no pong from %s for %.1fs", self.session_id, silent)
             self._gone()
-            self.close(1001, "no pong")
+            self.close(CLOSE_GOING_AWAY, "no pong")
             return
         self.ping(b"")
         self.last_ping = now
 
     @property
-    def max_message_size(self) -> int:  # type: ignore[override]
+    def max_message_size(self) -> int:
         # Frames up to twice the limit are read and refused with an error, keeping the
         # connection; bigger ones make tornado close it (1009, "message too big").
         return 2 * self.registry.settings.max_message_size
 
     @ws_authenticated
-    async def get(self, kernel_id: str) -> None:  # type: ignore[override]
+    async def get(self, kernel_id: str) -> None:
         user = self.current_user
         authorized = await ensure_async(
             self.authorizer.is_authorized(self, user, "execute", "kernels")
@@ -104,12 +112,12 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         if kernel_id not in self.kernel_manager:
             raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
         # Each connection is its own client: never the id of the page's own connection.
-        self.client_id = self.get_argument("session_id", "") or uuid.uuid4().hex
-        resume = self.get_argument("resume", "")
+        self.session_id = self.get_argument("session_id", "") or uuid.uuid4().hex
+        resume = self.get_argument(RESUME_PARAM, "")
         if resume and not resume.isdigit():
             raise web.HTTPError(400, "resume must be a count of messages")
         self.resume = int(resume) if resume else None
-        self.resumable = self.resume is not None or self.get_argument("resumable", "") == "1"
+        self.resumable = self.resume is not None or self.get_argument(RESUMABLE_PARAM, "") == "1"
         # Accept the websocket only once the kernel's iopub is live, so that an open
         # socket means a working one (and a kernel that is gone is an HTTP error).
         try:
@@ -121,7 +129,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return V1_PROTOCOL if V1_PROTOCOL in subprotocols else None
 
-    async def open(self, kernel_id: str) -> None:  # type: ignore[override]
+    async def open(self, kernel_id: str) -> None:
         super().open()
         # Small frames must not wait for delayed ACKs (Nagle): see README, Latency.
         self.set_nodelay(True)
@@ -132,7 +140,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         except Exception as e:
             self.log.warning("comm-bridge: cannot relay kernel %s: %s", kernel_id, e)
             self.relay = None
-            self.close(1011, f"cannot reach kernel {kernel_id}: {e}"[:120])
+            self.close(CLOSE_UNREACHABLE, f"cannot reach kernel {kernel_id}: {e}"[:120])
             return
         if self.relay is not None:  # (a replaced or ended session may have closed us already)
             self._kernel_id = kernel_id
@@ -140,7 +148,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
 
     def on_message(self, message: Frame) -> None:
         if self.relay is not None:
-            self.relay.from_client(self, message)
+            self.relay.handle_frame(self, message)
 
     def on_close(self) -> None:
         self._gone()
@@ -155,7 +163,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
             self.registry.count_connection(self._kernel_id, opened=False)
             self._kernel_id = ""
 
-    # --- the relay's view of this client (session.BridgeSocket) ----------------
+    # --- the relay's view of this websocket (client.BridgeSocket) ----------------
 
     @property
     def protocol(self) -> str:
@@ -165,7 +173,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler): 
         try:
             written = self.write_message(frame, binary=binary)
         except WebSocketClosedError:
-            self.log.debug("comm-bridge: dropped a message for closed client %s", self.client_id)
+            self.log.debug("comm-bridge: dropped a message for closed client %s", self.session_id)
             return
         if not written.done():
             size = len(frame)

@@ -9,10 +9,11 @@ string literals escaped for an HTML ``<script>`` too.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
+import re
 from typing import Any
+
+from .client_files import ClientFiles
 
 DISPLAY_TYPES = frozenset({"display_data", "execute_result", "update_display_data"})
 HTML = "text/html"
@@ -34,6 +35,9 @@ _SCRIPT_ESCAPES = {
 }
 
 
+_JSDOC = re.compile(r"/\*\*.*?\*/")
+
+
 def js_string(value: str) -> str:
     """A JS string literal that is also safe inside an HTML <script> element."""
     literal = json.dumps(value, ensure_ascii=False)
@@ -41,8 +45,9 @@ def js_string(value: str) -> str:
 
 
 def compact(template: str) -> str:
-    """Drop comment lines and indentation; refuse anything that could end a <script>."""
-    lines = (line.strip() for line in template.splitlines())
+    """Drop comments (``//`` lines, inline ``/** ... */`` type annotations) and indentation;
+    refuse anything that could end a <script>."""
+    lines = (_JSDOC.sub("", line).strip() for line in template.splitlines())
     code = "\n".join(line for line in lines if line and not line.startswith("//"))
     for bad in ("</", "<!--", "-->", "\u2028", "\u2029"):
         if bad in code:
@@ -60,10 +65,8 @@ class Injector:
         self.version = version
 
     @classmethod
-    def from_static(cls, static: Path) -> Injector:
-        client = (static / "pycomm.js").read_bytes()
-        version = hashlib.sha256(client).hexdigest()[:16]
-        return cls((static / "bootstrap.js").read_text(encoding="utf-8"), version)
+    def from_client(cls, client: ClientFiles) -> Injector:
+        return cls(client.text("bootstrap.js"), client.version)
 
     def script(self, kernel_id: str, element: str) -> str:
         args = f"{js_string(kernel_id)}, {js_string(self.version)}, {element}"

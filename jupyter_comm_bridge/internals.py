@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from jupyter_server.gateway.connections import GatewayWebSocketConnection
+
 
 @contextmanager
 def uncounted(multi_kernel_manager: Any, kernel_id: str, count: int) -> Iterator[None]:
@@ -28,3 +30,36 @@ def uncounted(multi_kernel_manager: Any, kernel_id: str, count: int) -> Iterator
     finally:
         if kernel_id in counts:
             counts[kernel_id] += count
+
+
+class GatewayConnectionHooks:
+    """For subclasses of jupyter_server's ``GatewayWebSocketConnection``: binary frames.
+
+    It decodes every frame from the gateway as UTF-8, so one message with buffers ends its
+    read loop (ipywidgets#3798). Once its private ``_connection_done`` has opened the
+    gateway websocket (``self.ws``), its ``read_message`` is wrapped: binary frames go to
+    :meth:`on_binary_frame` instead, text frames on as before.
+    """
+
+    def _connection_done(self, fut: Any) -> None:
+        super()._connection_done(fut)  # type: ignore[misc]
+        ws = getattr(self, "ws", None)
+        if ws is not None:
+            read = ws.read_message
+
+            async def read_message(callback: Any = None) -> Any:
+                while True:
+                    frame = await read()
+                    if not isinstance(frame, bytes):
+                        return frame
+                    self.on_binary_frame(frame)
+
+            ws.read_message = read_message
+
+    def on_binary_frame(self, frame: bytes) -> None:
+        raise NotImplementedError
+
+
+def is_gateway_connection(base: type) -> bool:
+    """Whether the server's kernel connection class is its gateway one."""
+    return issubclass(base, GatewayWebSocketConnection)

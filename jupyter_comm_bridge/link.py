@@ -16,14 +16,14 @@ from jupyter_client.session import Session
 from tornado.ioloop import IOLoop
 
 from . import wire
-from .gate import COMM_TYPES
 from .gateway import GatewayUpstream, is_gateway_kernel
+from .managers import KernelManager, LocalKernelManager, OnKernelMessage, Upstream
 from .ordering import FENCE_TARGET, Ordering
+from .protocol import COMM_TYPES
 from .subshells import SubshellMode, Subshells, supports_subshells
 from .upstream import UpstreamError, ZMQUpstream
-from .wire import MalformedMessage, WireMessage
+from .wire import WireMessage
 
-OnKernelMessage = Callable[[WireMessage], None]
 OnLost = Callable[[str], None]
 #: ("reconnecting" | "connected", reason): the kernel's connection behind the server.
 OnStatus = Callable[[str, str], None]
@@ -39,7 +39,7 @@ class KernelLink:
 
     def __init__(
         self,
-        kernel_manager: Any,
+        kernel_manager: KernelManager,
         session: Session,
         on_message: OnKernelMessage,
         settings: LinkSettings,
@@ -52,14 +52,14 @@ class KernelLink:
         self.on_message = on_message
         self.settings = settings
         self.log = log
-        self.upstream: ZMQUpstream | None = None
+        self.upstream: Upstream | None = None
         self.subshells: Subshells | None = None
         #: Each client's messages in its order across subshells (one per kernel process too).
         self.ordering: Ordering | None = None
         #: When iopub went live (loop time), None while not connected.
         self.live_since: float | None = None
         #: Makes the upstream; tests swap in a fake.
-        self.make_upstream: Callable[[], Any] = self._make_upstream
+        self.make_upstream: Callable[[], Upstream] = self._make_upstream
         self.on_lost = on_lost
         self.on_status = on_status
         self._connecting: asyncio.Future[None] | None = None
@@ -67,11 +67,11 @@ class KernelLink:
         self._awaited: set[str] = set()
         self._retire_handle: object | None = None
         #: Client messages that arrived while (re)connecting, sent once connected.
-        self._queued: list[tuple[str, WireMessage, str | None, str | None]] = []
+        self._waiting: list[tuple[str, WireMessage, str | None, str | None]] = []
 
     @property
     def kernel_id(self) -> str:
-        return str(getattr(self.kernel_manager, "kernel_id", "?"))
+        return str(self.kernel_manager.kernel_id)
 
     async def connect(self) -> None:
         """Connect, if not yet; wait until iopub is live."""
@@ -90,30 +90,23 @@ class KernelLink:
             if self.upstream is upstream:
                 self.upstream = None
                 self._connecting = None
-                self._drop_queued()
+                self._drop_waiting()
             raise
         self.live_since = IOLoop.current().time()
         self.subshells = self._subshells_for(upstream)
         self.ordering = Ordering(self._send_fence, self.log)
-        queued, self._queued = self._queued, []
-        for session_id, msg, target_name, comm_id in queued:
+        waiting, self._waiting = self._waiting, []
+        for session_id, msg, target_name, comm_id in waiting:
             self._send_now(session_id, msg, target_name, comm_id)
 
-    def _make_upstream(self) -> Any:
+    def _make_upstream(self) -> Upstream:
         """A websocket to the kernel gateway for its kernels, ZMQ sockets for local ones."""
         if is_gateway_kernel(self.kernel_manager):
             return GatewayUpstream(
                 self.kernel_id, self.session, self._deliver, self.log, self.on_lost, self.on_status
             )
-        return ZMQUpstream(self.kernel_manager, self.session, self._receive, self.log)
-
-    def _receive(self, channel: str, msg_list: list[bytes]) -> None:
-        try:
-            msg = wire.from_kernel(channel, msg_list, self.session.unpack)
-        except (MalformedMessage, ValueError) as e:
-            self.log.warning("comm-bridge: kernel %s sent a bad message: %s", self.kernel_id, e)
-            return
-        self._deliver(msg)
+        assert isinstance(self.kernel_manager, LocalKernelManager)
+        return ZMQUpstream(self.kernel_manager, self.session, self._deliver, self.log)
 
     def _deliver(self, msg: WireMessage) -> None:
         if msg.channel == "iopub":
@@ -165,7 +158,7 @@ class KernelLink:
             IOLoop.current().remove_timeout(self._retire_handle)
             self._retire_handle = None
 
-    def _subshells_for(self, upstream: ZMQUpstream) -> Subshells:
+    def _subshells_for(self, upstream: Upstream) -> Subshells:
         """Subshells for this kernel process, if it has them and they are wanted."""
         mode = self.settings.comm_subshells
         if mode != "off" and not supports_subshells(upstream.kernel_info):
@@ -199,21 +192,21 @@ class KernelLink:
                 pass
         self.subshells = None
         self.ordering = None
-        self._drop_queued()
+        self._drop_waiting()
         if self.upstream is not None:
             self.upstream.close()
         self.upstream = None
         self._connecting = None
         self.live_since = None
 
-    def _drop_queued(self) -> None:
-        if self._queued:
+    def _drop_waiting(self) -> None:
+        if self._waiting:
             self.log.warning(
                 "comm-bridge: kernel %s: %d message(s) not sent: disconnected",
                 self.kernel_id,
-                len(self._queued),
+                len(self._waiting),
             )
-            self._queued = []
+            self._waiting = []
 
     def reconnect(self) -> None:
         """The kernel has a new process: a new subscription (nudged again) and new subshells."""
@@ -227,7 +220,7 @@ class KernelLink:
         """Forward a client's shell message, to the subshell of its comm if there is one,
         after the client's earlier messages (see ordering.py)."""
         if self._connecting is not None and not self._connecting.done():
-            self._queued.append((session_id, msg, target_name, comm_id))  # connecting: in order
+            self._waiting.append((session_id, msg, target_name, comm_id))  # keeps the order
             return
         self._send_now(session_id, msg, target_name, comm_id)
 

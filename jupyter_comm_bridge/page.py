@@ -12,20 +12,17 @@ is a comm or display message.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jupyter_client.session import Session
 
-from . import internals, wire
-from .injection import DISPLAY_TYPES
-from .relay import COMM_TYPES, KernelRelay
+from . import EXTENSION_NAME, internals, wire
+from .injection import DISPLAY_TYPES, Injector
+from .protocol import COMM_TYPES, LEGACY_PROTOCOL
+from .registry import RelayRegistry
+from .relay import KernelRelay
 from .wire import MalformedMessage, WireMessage
 
-if TYPE_CHECKING:
-    from .app import CommBridgeApp
-
-EXTENSION_NAME = "jupyter_comm_bridge"
-DELIM = b"<IDS|MSG>"
 #: Cheap tests on the raw header bytes, before any parsing.
 HEADER_HINTS = (b'"comm_', b'display_data"', b'"execute_result"', b'"status"')
 #: On a kernel with no relay only outputs can concern the bridge (comms and status need one).
@@ -34,13 +31,12 @@ DISPLAY_HINTS = (b'display_data"', b'"execute_result"')
 DROP = object()
 
 
-def page_connection_class(base: type) -> type:
-    """A subclass of ``base`` (the server's kernel connection class) wired to the bridge."""
-    from .gateway_page import GatewayPageMixin, is_gateway_connection
+class BridgeApp(Protocol):
+    """The extension, as the page's connection finds it in the server's settings."""
 
-    mixins = (GatewayPageMixin,) if is_gateway_connection(base) else ()
-    name = f"CommBridge{base.__name__}"
-    return type(name, (*mixins, PageConnectionMixin, base), {"__module__": __name__})
+    registry: RelayRegistry
+    injector: Injector
+    page_nodelay: bool
 
 
 class PageConnectionMixin:
@@ -50,11 +46,13 @@ class PageConnectionMixin:
     multi_kernel_manager: Any
     kernel_id: str
     subprotocol: str | None
+    session: Session
     log: Any
 
     @property
-    def _bridge(self) -> CommBridgeApp | None:
-        return self.websocket_handler.settings.get(EXTENSION_NAME)
+    def _bridge(self) -> BridgeApp | None:
+        bridge: BridgeApp | None = self.websocket_handler.settings.get(EXTENSION_NAME)
+        return bridge
 
     def connect(self) -> Any:
         bridge = self._bridge
@@ -83,7 +81,7 @@ class PageConnectionMixin:
                 return
         super().handle_outgoing_message(*args)  # type: ignore[misc]
 
-    def _to_page(self, bridge: CommBridgeApp, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _to_page(self, bridge: BridgeApp, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """The arguments to pass on, or () when the page must not get the message."""
         stream, msg_list = args[0], args[1]
         channel = stream if isinstance(stream, str) else getattr(stream, "channel", "")
@@ -105,30 +103,30 @@ class PageConnectionMixin:
 
 
 def to_page(
-    bridge: CommBridgeApp, kernel_id: str, channel: str, msg_list: list[bytes], session: Session
+    bridge: BridgeApp, kernel_id: str, channel: str, msg_list: list[bytes], session: Session
 ) -> list[bytes] | None:
     """The message the page gets instead of ``msg_list``, or None for none."""
     if channel != "iopub":
         return msg_list
-    idx = msg_list.index(DELIM)
-    raw_header = msg_list[idx + 2]
+    idx, parts = wire.split_zmq(msg_list)
+    raw_header = parts[0]
     relay = bridge.registry.get(kernel_id)
     if not any(hint in raw_header for hint in (DISPLAY_HINTS if relay is None else HEADER_HINTS)):
         return msg_list
     header = session.unpack(raw_header)
     if not isinstance(header, dict):
         return msg_list
-    msg = WireMessage(channel, msg_list[idx + 2 :], header)
+    msg = WireMessage(channel, parts, header)
     change = verdict(bridge, relay, kernel_id, msg, session)
     if change is None:
         return msg_list
     if change is DROP:
         return None
-    return _with_content(msg_list, idx, session.pack(change), session)
+    return _with_content(msg_list[:idx], parts, session.pack(change), session)
 
 
 def verdict(
-    bridge: CommBridgeApp,
+    bridge: BridgeApp,
     relay: KernelRelay | None,
     kernel_id: str,
     msg: WireMessage,
@@ -140,11 +138,11 @@ def verdict(
     """
     msg_type = msg.msg_type
     if relay is not None and msg_type in COMM_TYPES:
-        return DROP if relay.from_page(msg) else None
+        return DROP if relay.page.to_page(msg) else None
     if relay is not None and msg_type == "status":
         # busy/idle around the bridge's own requests would make the page's indicator flicker
         parent_id = msg.parent_header(session.unpack).get("msg_id")
-        return DROP if relay.sent_by_bridge(parent_id) else None
+        return DROP if relay.page.sent_by_bridge(parent_id) else None
     if msg_type in DISPLAY_TYPES and b"pycomm" in msg.parts[3]:
         content = bridge.injector.inject(kernel_id, msg.content(session.unpack))
         if content is not None:
@@ -153,10 +151,12 @@ def verdict(
     return None
 
 
-def _with_content(msg_list: list[bytes], idx: int, content: bytes, session: Session) -> list[bytes]:
+def _with_content(
+    identities: list[bytes], parts: list[bytes], content: bytes, session: Session
+) -> list[bytes]:
     """The same ZMQ message with new content, signed again (the page's session checks it)."""
-    parts = [*msg_list[idx + 2 : idx + 5], content, *msg_list[idx + 6 :]]
-    return [*msg_list[: idx + 1], session.sign(parts[:4]), *parts]
+    parts = [*parts[:3], content, *parts[4:]]
+    return [*identities, wire.DELIMITER, session.sign(parts[:4]), *parts]
 
 
 def _may_be_comm_close(frame: wire.Frame) -> bool:
@@ -164,7 +164,7 @@ def _may_be_comm_close(frame: wire.Frame) -> bool:
 
 
 def held_from_kernel(
-    bridge: CommBridgeApp,
+    bridge: BridgeApp,
     kernel_id: str,
     frame: wire.Frame,
     subprotocol: str | None,
@@ -175,10 +175,11 @@ def held_from_kernel(
     if relay is None:
         return False
     try:
-        msg = wire.from_client(frame, subprotocol or "", relay.session.pack, relay.unpack)
+        protocol = subprotocol or LEGACY_PROTOCOL
+        msg = wire.decode_frame(frame, protocol, relay.session.pack, relay.unpack)
     except MalformedMessage:
         return False
     if msg.msg_type != "comm_close":
         return False
     comm_id = msg.comm_id(relay.unpack)
-    return comm_id is not None and relay.page_comm_close(comm_id, forward)
+    return comm_id is not None and relay.page.page_closes(comm_id, forward)

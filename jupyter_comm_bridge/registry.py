@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Protocol
 
+from .managers import MultiKernelManager
+from .protocol import CLOSE_GOING_AWAY, CLOSE_KERNEL_GONE
 from .relay import KernelRelay, RelaySettings
-from .sessions import CLOSE_GOING_AWAY, CLOSE_KERNEL_GONE
+
+
+class BridgeSettings(RelaySettings, Protocol):
+    """The extension's configuration, as its handlers and relays read it."""
+
+    ping_interval: float
+    ping_timeout: float
 
 
 class RelayRegistry:
@@ -17,8 +25,13 @@ class RelayRegistry:
     kernel opens just before a client registers their target can be claimed.
     """
 
-    def __init__(self, kernel_manager: Any, settings: RelaySettings, log: logging.Logger) -> None:
-        self.kernel_manager = kernel_manager
+    def __init__(
+        self,
+        multi_kernel_manager: MultiKernelManager,
+        settings: BridgeSettings,
+        log: logging.Logger,
+    ) -> None:
+        self.multi_kernel_manager = multi_kernel_manager
         self.settings = settings
         self.log = log
         self.relays: dict[str, KernelRelay] = {}
@@ -32,7 +45,7 @@ class RelayRegistry:
         """The relay of a running kernel, created on first use (KeyError if unknown)."""
         relay = self.relays.get(kernel_id)
         if relay is None:
-            kernel = self.kernel_manager.get_kernel(kernel_id)
+            kernel = self.multi_kernel_manager.get_kernel(kernel_id)
             relay = KernelRelay(
                 kernel_id,
                 kernel,
@@ -53,12 +66,12 @@ class RelayRegistry:
         else:
             self.connections.pop(kernel_id, None)
         if opened:
-            self.kernel_manager.notify_connect(kernel_id)
+            self.multi_kernel_manager.notify_connect(kernel_id)
         else:
-            self.kernel_manager.notify_disconnect(kernel_id)
+            self.multi_kernel_manager.notify_disconnect(kernel_id)
 
     def _allowed_types(self) -> list[str]:
-        return list(getattr(self.kernel_manager, "allowed_message_types", []) or [])
+        return list(getattr(self.multi_kernel_manager, "allowed_message_types", None) or [])
 
     def kernel_gone(self, kernel_id: str, reason: str, code: int = CLOSE_KERNEL_GONE) -> None:
         relay = self.relays.pop(kernel_id, None)

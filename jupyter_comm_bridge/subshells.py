@@ -17,12 +17,12 @@ cannot make one, everything goes to the main shell, logged once.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Literal
 
 from tornado.ioloop import IOLoop
 
+from .bounded import Recent, RecentKeys
 from .wire import WireMessage
 
 SubshellMode = Literal["off", "per-target", "per-comm"]
@@ -30,6 +30,8 @@ SUBSHELL_MODES: tuple[SubshellMode, ...] = ("off", "per-target", "per-comm")
 FEATURE = "kernel subshells"
 #: Bytes of forwarded messages kept to send again after an "unknown subshell" reply.
 RESEND_BYTES = 8 * 1024 * 1024
+RESEND_COUNT = 65536
+#: Messages resent once, not again.
 RESENT_LIMIT = 1024
 #: Comms whose last kernel-side publish is remembered (for ipykernel's sticky routing).
 PUBLISHED_LIMIT = 4096
@@ -72,12 +74,13 @@ class Subshells:
         self._creating: dict[str, str] = {}
         #: key -> messages waiting for its subshell, in order
         self._waiting: dict[str, list[WireMessage]] = {}
-        #: msg_id -> (key, message, subshell_id) of recent stamped messages
-        self._sent: OrderedDict[str, tuple[str, WireMessage, str]] = OrderedDict()
-        self._sent_bytes = 0
-        self._resent: OrderedDict[str, None] = OrderedDict()
+        #: msg_id -> (key, message, subshell_id) of recent stamped messages, to resend
+        self._sent: Recent[str, tuple[str, WireMessage, str]] = Recent(
+            RESEND_COUNT, size=lambda sent: sent[1].size, max_size=RESEND_BYTES
+        )
+        self._resent: RecentKeys[str] = RecentKeys(RESENT_LIMIT)
         #: comm_id -> key of the shell the kernel last published on the comm from
-        self._published_from: OrderedDict[str, str | None] = OrderedDict()
+        self._published_from: Recent[str, str | None] = Recent(PUBLISHED_LIMIT)
 
     def key_for(self, target_name: str | None, comm_id: str | None) -> str | None:
         """The subshell key of a comm message; None for the main shell."""
@@ -96,16 +99,13 @@ class Subshells:
             if subshell_id not in ours:
                 return  # not one of ours: nothing we could fence
             key = ours[subshell_id]
-        self._published_from[comm_id] = key
-        self._published_from.move_to_end(comm_id)
-        if len(self._published_from) > PUBLISHED_LIMIT:
-            self._published_from.popitem(last=False)
+        self._published_from.add(comm_id, key)
 
     def handled_on(self, key: str | None, comm_id: str | None) -> str | None:
         """The shell the kernel handles a comm message sent to ``key`` on."""
         if comm_id is None or comm_id not in self._published_from:
             return key
-        return self._published_from[comm_id]
+        return self._published_from.get(comm_id)
 
     def forget_comm(self, comm_id: str) -> None:
         self._published_from.pop(comm_id, None)
@@ -159,12 +159,8 @@ class Subshells:
         if sent is None:
             return False
         key, msg, lost = sent
-        self._sent_bytes -= _size(msg.parts)
-        if parent_id in self._resent:
+        if self._resent.note(parent_id):
             return False  # once only: the kernel may route the comm to the lost one anyway
-        self._resent[parent_id] = None
-        if len(self._resent) > RESENT_LIMIT:
-            self._resent.popitem(last=False)
         if self.ids.get(key) == lost:
             self.log.info("comm-bridge: the kernel lost subshell %s; creating another", lost)
             del self.ids[key]
@@ -184,10 +180,7 @@ class Subshells:
     def _send_stamped(self, key: str, msg: WireMessage) -> None:
         header = dict(msg.header)  # parsed already; the client's own header is not changed
         header["subshell_id"] = subshell_id = self.ids[key]
-        self._sent[msg.msg_id] = (key, msg, subshell_id)
-        self._sent_bytes += _size(msg.parts)
-        while self._sent_bytes > RESEND_BYTES and len(self._sent) > 1:
-            self._sent_bytes -= _size(self._sent.popitem(last=False)[1][1].parts)
+        self._sent.add(msg.msg_id, (key, msg, subshell_id))
         self._send_shell([self._pack(header), *msg.parts[1:]])
 
     def delete_all(self) -> None:
@@ -195,7 +188,3 @@ class Subshells:
         for subshell_id in set(self.ids.values()):
             self._send_control("delete_subshell_request", {"subshell_id": subshell_id})
         self.ids.clear()
-
-
-def _size(parts: Parts) -> int:
-    return sum(len(part) for part in parts)

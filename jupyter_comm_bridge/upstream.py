@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -20,9 +18,13 @@ from jupyter_client.session import Session
 from tornado.ioloop import PeriodicCallback
 from zmq.eventloop.zmqstream import ZMQStream
 
-OnMessage = Callable[[str, list[bytes]], None]
+from . import wire
+from .bounded import RecentKeys
+from .managers import LocalKernelManager, OnKernelMessage
+from .wire import MalformedMessage, WireMessage
 
 NUDGE_INTERVAL = 0.5
+#: How long closing sockets may take to deliver what they still hold (a last comm_close).
 LINGER_MS = 1000
 #: msg_ids of recent requests sent through this upstream, to know their iopub status.
 SENT_LIMIT = 4096
@@ -36,12 +38,10 @@ class SentRequests:
     """The msg_ids of recent requests sent to the kernel, to tell their iopub ``status`` apart."""
 
     def __init__(self) -> None:
-        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._sent: RecentKeys[str] = RecentKeys(SENT_LIMIT)
 
     def note_sent(self, msg_id: str) -> None:
-        self._sent[msg_id] = None
-        if len(self._sent) > SENT_LIMIT:
-            self._sent.popitem(last=False)
+        self._sent.add(msg_id, None)
 
     def sent(self, msg_id: object) -> bool:
         """Whether ``msg_id`` is a recent request of ours (the relay's or a client's)."""
@@ -52,13 +52,17 @@ class ZMQUpstream(SentRequests):
     """Shell + iopub (+ control, for nudging) streams to a local kernel."""
 
     def __init__(
-        self, kernel_manager: Any, session: Session, on_message: OnMessage, log: logging.Logger
+        self,
+        kernel_manager: LocalKernelManager,
+        session: Session,
+        on_message: OnKernelMessage,
+        log: logging.Logger,
     ) -> None:
         self.kernel_manager = kernel_manager
         self.session = session
         self.on_message = on_message
         self.log = log
-        self.streams: dict[str, Any] = {}
+        self.streams: dict[str, ZMQStream] = {}
         self._nudge_ids: set[str] = set()
         self._iopub_live: asyncio.Future[None] | None = None
         #: The content of the kernel's first kernel_info_reply ({} if none came in time).
@@ -93,7 +97,7 @@ class ZMQUpstream(SentRequests):
         if late:
             self.log.warning(
                 "comm-bridge: kernel %s: no %s within %.0fs; going on",
-                getattr(self.kernel_manager, "kernel_id", "?"),
+                self.kernel_manager.kernel_id,
                 "iopub message" if self._iopub_live in late else "kernel_info_reply",
                 timeout,
             )
@@ -121,7 +125,7 @@ class ZMQUpstream(SentRequests):
         """
         info = self.kernel_manager.get_connection_info()
         sock = self.kernel_manager.context.socket(zmq.SUB, socket_class=zmq.Socket)
-        sock.linger = 1000
+        sock.linger = LINGER_MS
         sock.setsockopt(zmq.RCVHWM, 0)
         if "curve_publickey" in info:
             sock.curve_secretkey = info["curve_secretkey"].encode()
@@ -132,29 +136,32 @@ class ZMQUpstream(SentRequests):
         sock.connect(f"tcp://{ip}:{port}" if transport == "tcp" else f"{transport}://{ip}-{port}")
         return ZMQStream(sock)
 
-    def _receiver(self, channel: str) -> Callable[[list[bytes]], None]:
+    def _receiver(self, channel: str) -> Any:
         def receive(msg_list: list[bytes]) -> None:
             if channel == "iopub" and self._iopub_live and not self._iopub_live.done():
                 self._iopub_live.set_result(None)
-            if channel != "iopub" and self._nudge_ids and self._is_nudge_reply(msg_list):
+            try:
+                msg = wire.decode_zmq(channel, msg_list, self.session.unpack)
+            except (MalformedMessage, ValueError) as e:
+                self.log.warning(
+                    "comm-bridge: kernel %s sent a bad message: %s",
+                    self.kernel_manager.kernel_id,
+                    e,
+                )
                 return
-            self.on_message(channel, msg_list)
+            if channel != "iopub" and self._nudge_ids and self._is_nudge_reply(msg):
+                return
+            self.on_message(msg)
 
         return receive
 
-    def _is_nudge_reply(self, msg_list: list[bytes]) -> bool:
-        _, parts = self.session.feed_identities(msg_list)
-        try:
-            parent = self.session.unpack(parts[2])
-            msg_id = parent.get("msg_id") if isinstance(parent, dict) else None
-            if msg_id not in self._nudge_ids:
-                return False
-            self._nudge_ids.discard(msg_id)
-            content = self.session.unpack(parts[4])
-        except (ValueError, IndexError):
+    def _is_nudge_reply(self, msg: WireMessage) -> bool:
+        msg_id = msg.parent_header(self.session.unpack).get("msg_id")
+        if msg_id not in self._nudge_ids:
             return False
+        self._nudge_ids.discard(msg_id)
         if self._kernel_info is not None and not self._kernel_info.done():
-            self.kernel_info = content if isinstance(content, dict) else {}
+            self.kernel_info = msg.content(self.session.unpack)
             self._kernel_info.set_result(None)
         return True
 
@@ -163,7 +170,7 @@ class ZMQUpstream(SentRequests):
         stream = self.streams.get(channel)
         if stream is None or stream.closed():
             raise UpstreamError("the connection to the kernel is closed")
-        self.session.send_raw(stream, parts)
+        self.session.send_raw(stream, parts)  # type: ignore[arg-type]  # (a ZMQStream will do)
 
     def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
         """Build, sign and send a message of the relay's own; returns its msg_id."""

@@ -18,41 +18,28 @@ import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any
 
 from jupyter_client.jsonutil import json_default
 from jupyter_client.session import Session
-from jupyter_server.services.kernels.connection.base import (
-    deserialize_binary_message,
-    deserialize_msg_from_ws_v1,
-    serialize_binary_message,
-    serialize_msg_to_ws_v1,
-)
+from jupyter_server.services.kernels.connection import base as _serializers
 
-V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
-#: The subprotocol name we use for "no subprotocol": the legacy JSON protocol.
-LEGACY_PROTOCOL = ""
+from .protocol import V1_PROTOCOL
 
 Unpack = Callable[[bytes], Any]
 Pack = Callable[[Any], bytes]
 Frame = str | bytes
+DELIMITER = b"<IDS|MSG>"
 
-
-class Header(TypedDict, total=False):
-    msg_id: str
-    msg_type: str
-    session: str
-    username: str
-    date: str
-    version: str
-    subshell_id: str
-
-
-class CommContent(TypedDict, total=False):
-    comm_id: str
-    target_name: str
-    target_module: str | None
-    data: dict[str, Any]
+# jupyter_server's serializers, with the types they have (they are not annotated there).
+serialize_msg_to_ws_v1: Callable[[list[Any], str], bytes] = _serializers.serialize_msg_to_ws_v1
+deserialize_msg_from_ws_v1: Callable[[bytes], tuple[str, list[bytes]]] = (
+    _serializers.deserialize_msg_from_ws_v1
+)
+serialize_binary_message: Callable[[dict[str, Any]], bytes] = _serializers.serialize_binary_message
+deserialize_binary_message: Callable[[bytes], dict[str, Any]] = (
+    _serializers.deserialize_binary_message
+)
 
 
 class MalformedMessage(ValueError):
@@ -88,6 +75,11 @@ class WireMessage:
     def buffers(self) -> list[Any]:
         return self.parts[4:]
 
+    @property
+    def size(self) -> int:
+        """Bytes of its parts: what keeping it costs."""
+        return sum(len(part) for part in self.parts)
+
     def content(self, unpack: Unpack = json.loads) -> dict[str, Any]:
         if self._content is None:
             value = unpack(self.parts[3])
@@ -101,23 +93,27 @@ class WireMessage:
         return self._parent
 
     def comm_id(self, unpack: Unpack = json.loads) -> str | None:
+        """The content's comm_id, if it is a string (parses the content if not yet)."""
         comm_id = self.content(unpack).get("comm_id")
         return comm_id if isinstance(comm_id, str) else None
+
+    def target_name(self, unpack: Unpack = json.loads) -> str | None:
+        """The content's target_name, if it is a non-empty string."""
+        target_name = self.content(unpack).get("target_name")
+        return target_name if isinstance(target_name, str) and target_name else None
 
 
 # --- from the kernel ---------------------------------------------------------
 
 
-def split_zmq(msg_list: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-    """Split a raw ZMQ message into routing identities and message parts.
-
-    The parts start after the signature: ``[header, parent, metadata, content, *buffers]``.
-    """
-    idx = msg_list.index(b"<IDS|MSG>")
-    return msg_list[:idx], msg_list[idx + 2 :]
+def split_zmq(msg_list: list[bytes]) -> tuple[int, list[bytes]]:
+    """Where a raw ZMQ message's delimiter is, and its parts after the signature:
+    ``[header, parent, metadata, content, *buffers]`` (identities come before it)."""
+    index = msg_list.index(DELIMITER)
+    return index, msg_list[index + 2 :]
 
 
-def from_kernel(channel: str, msg_list: list[bytes], unpack: Unpack) -> WireMessage:
+def decode_zmq(channel: str, msg_list: list[bytes], unpack: Unpack) -> WireMessage:
     """A message received from a kernel socket (already authenticated by ZMQ)."""
     _, parts = split_zmq(msg_list)
     if len(parts) < 4:
@@ -161,7 +157,7 @@ def with_content(msg: WireMessage, content: dict[str, Any], pack: Pack) -> WireM
 # --- to a websocket client ---------------------------------------------------
 
 
-def to_client(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, bool]:
+def encode_frame(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, bool]:
     """Encode a message for a websocket client; returns (frame, is_binary)."""
     encoded = msg._encoded.get(protocol)
     if encoded is None:
@@ -192,7 +188,7 @@ def _encode(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, boo
 # --- from a websocket client -------------------------------------------------
 
 
-def from_client(frame: Frame, protocol: str, pack: Pack, unpack: Unpack) -> WireMessage:
+def decode_frame(frame: Frame, protocol: str, pack: Pack, unpack: Unpack) -> WireMessage:
     """Decode and check one frame from an untrusted client.
 
     Raises :class:`MalformedMessage` with a reason fit to send back.

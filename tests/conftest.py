@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from traitlets.config import Config
 
-from kernelws import Bridge, Page
-from snippets import ECHO_TARGET
+from support.kernelws import Bridge, Page
+from support.snippets import ECHO_TARGET
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def no_subshells_kernel(jp_data_dir: Path) -> str:
     spec = jp_data_dir / "kernels" / "nosubshells"
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "nosubshells_kernel", "-f", "{connection_file}"]
-    env = {"PYTHONPATH": str(Path(__file__).parent / "kernels")}
+    env = {"PYTHONPATH": str(Path(__file__).parent / "support" / "kernels")}
     spec.joinpath("kernel.json").write_text(
         json.dumps({"argv": argv, "display_name": "no subshells", "language": "python", "env": env})
     )

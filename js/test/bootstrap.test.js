@@ -9,6 +9,18 @@ import * as pycomm from "../pycomm.js";
 import { FakeSocket } from "./fake.js";
 
 const template = readFileSync(new URL("../bootstrap.js", import.meta.url), "utf8");
+const PLACEHOLDER = "__PYCOMM_ARGS__";
+
+/** The bootstrap as the server injects it (injection.compact): comments and indentation dropped. */
+function compact(text) {
+  const lines = text.split(/\r?\n/).map((line) => line.replace(/\/\*\*.*?\*\//g, "").trim());
+  const code = lines.filter((line) => line && !line.startsWith("//")).join("\n");
+  for (const bad of ["</", "<!--", "-->", "\u2028", "\u2029"]) {
+    if (code.includes(bad)) throw new Error(`bootstrap template contains ${JSON.stringify(bad)}`);
+  }
+  if (code.split(PLACEHOLDER).length !== 2) throw new Error(`bootstrap template needs exactly one ${PLACEHOLDER}`);
+  return code;
+}
 
 class FakeElement {
   constructor(parent = null) {
@@ -69,9 +81,9 @@ function makePage({ configJson, bodyData = {}, href = "http://127.0.0.1:8888/use
 }
 
 /** Run the bootstrap as an output's first script, inside `output`. */
-function run(page, kernelId, output = null, element = "null") {
-  const code = template
-    .replace("__PYCOMM_ARGS__", `${JSON.stringify(kernelId)}, "v123", ${element}`)
+function run(page, kernel_id, output = null, element = "null", version = "v123") {
+  const code = compact(template)
+    .replace(PLACEHOLDER, `${JSON.stringify(kernel_id)}, ${JSON.stringify(version)}, ${element}`)
     .replace("import(src.href)", "__import(src.href)");
   page.document.currentScript = output ? new FakeElement(output) : null;
   vm.runInContext(code, page);
@@ -88,21 +100,21 @@ test("defines window.pycomm at once and loads the client once, from the base URL
   assert.equal(page.pycomm.status, "connecting");
   assert.equal(output.getAttribute("data-pycomm-kernel"), "k1");
   run(page, "k2", new FakeElement());
-  assert.deepEqual(page.imports, ["http://127.0.0.1:8888/user/al/static/jupyter_comm_bridge/pycomm.js?v=v123"]);
+  assert.deepEqual(page.imports, ["http://127.0.0.1:8888/user/al/comm-bridge/client/v123/pycomm.js"]);
   assert.deepEqual({ ...page.__pycomm_boot.config }, { baseUrl: "/user/al/", wsUrl: "", token: "t" });
 });
 
 test("classic pages: base URL from <body data-base-url>", () => {
   const page = makePage({ bodyData: { baseUrl: "/classic/", wsUrl: "ws://x/" } });
   run(page, "k1");
-  assert.match(page.imports[0], /^http:\/\/127\.0\.0\.1:8888\/classic\/static\//);
+  assert.match(page.imports[0], /^http:\/\/127\.0\.0\.1:8888\/classic\/comm-bridge\/client\/v123\/pycomm\.js$/);
   assert.deepEqual({ ...page.__pycomm_boot.config }, { baseUrl: "/classic/", wsUrl: "ws://x/", token: "" });
 });
 
 test("classic pages: the URL-encoded base URL of a hub user is decoded", () => {
   const page = makePage({ bodyData: { baseUrl: "/user/a%40b.org/", wsUrl: "" } });
   run(page, "k1");
-  assert.match(page.imports[0], /^http:\/\/127\.0\.0\.1:8888\/user\/a@b\.org\/static\//);
+  assert.match(page.imports[0], /^http:\/\/127\.0\.0\.1:8888\/user\/a@b\.org\/comm-bridge\/client\/v123\/pycomm\.js$/);
 });
 
 test("calls made before the client loads are replayed in order, comms keep their ids", async () => {
@@ -202,10 +214,44 @@ test("a hostile base URL in the page config stays a URL: nothing is injected or 
   assert.equal(page.pwned, undefined);
   const url = new URL(page.imports[0]);
   assert.equal(url.origin, "http://127.0.0.1:8888");
-  assert.ok(url.pathname.endsWith("/static/jupyter_comm_bridge/pycomm.js"), url.pathname);
+  assert.ok(url.pathname.endsWith("/comm-bridge/client/v123/pycomm.js"), url.pathname);
   assert.ok(!page.imports[0].includes("<") && !page.imports[0].includes('"'), page.imports[0]);
   await tick();
   const socket = FakeSocket.last();
   assert.ok(!socket.url.includes("<") && !socket.url.includes("\u2028"), socket.url);
   assert.equal(new URL(socket.url).searchParams.get("token"), "t'\"<");
+});
+
+test("queued calls are {kernel_id, method, args, ...}; calls on handed-out comms have no kernel_id", () => {
+  const page = makePage({ configJson: "{}" });
+  page.importResult = new Promise(() => {}); // the client never loads here
+  run(page, "k1", new FakeElement());
+  const comm = page.pycomm.open("t", { a: 1 }, { metadata: { m: 1 } });
+  comm.send(2);
+  page.pycomm.kernel("k2").register_target("kt", () => {});
+  page.pycomm.comm_info("t");
+  const queue = [...page.__pycomm_boot.queue]; // (an Array of the page's realm: copied for deepEqual)
+  assert.deepEqual(queue.map((e) => Object.keys(e).sort()), [
+    ["args", "comm", "kernel_id", "method"],
+    ["args", "comm", "method"],
+    ["args", "kernel_id", "method"],
+    ["args", "kernel_id", "method", "reject", "resolve"],
+  ]);
+  assert.deepEqual(queue.map((e) => [e.kernel_id, e.method]), [["k1", "open"], [undefined, "send"], ["k2", "register_target"], ["k1", "comm_info"]]);
+  assert.equal(queue[0].comm, comm);
+  assert.deepEqual([...queue[1].args], [2]);
+});
+
+test("the client's URL carries the version as a path segment, encoded", () => {
+  const page = makePage({ configJson: JSON.stringify({ baseUrl: "/base" }) });
+  run(page, "k1", null, "null", "1.0+a/b?c");
+  assert.deepEqual(page.imports, ["http://127.0.0.1:8888/base/comm-bridge/client/1.0%2Ba%2Fb%3Fc/pycomm.js"]);
+});
+
+test("the template keeps the server's contract: one placeholder, nothing that ends a <script>", () => {
+  const code = compact(template);
+  assert.ok(code.endsWith(`})(${PLACEHOLDER});`), code.slice(-40));
+  assert.ok(!code.includes("@ts-ignore")); // the line that makes tsc accept the placeholder is dropped
+  const script = code.replace(PLACEHOLDER, '"k", "v", typeof element === "undefined" ? null : element');
+  assert.doesNotThrow(() => new vm.Script(script));
 });

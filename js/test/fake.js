@@ -1,6 +1,7 @@
-// Test doubles: a fake WebSocket that speaks the v1 frames of pycomm.js, and
+// Test doubles: a fake WebSocket that speaks the v1 frames of the client, and
 // helpers to build the messages a bridge would send.
-import { decode, encode, KernelClient } from "../pycomm.js";
+import { KernelConnection } from "../connection.js";
+import { decode, encode } from "../wire.js";
 
 export class FakeSocket {
   /** @type {FakeSocket[]} */
@@ -76,16 +77,15 @@ export function recorder() {
 }
 
 /**
- * A client on a fake socket, with a fake clock: `timers` collects what it schedules
- * (reconnects, the reconnect window) instead of running them; `tick(ms)` advances
- * the clock and runs the watchdog once.
+ * The fake page's options (`timers`, `tick(ms)`: see makeConnection), for anything
+ * that takes ConnectionOptions or LinkOptions.
  */
-export function makeClient({ fetchStatus = 200, config = {}, href = "http://127.0.0.1:8888/lab", open_check = 0 } = {}) {
+export function fakeOptions({ fetchStatus = 200, config = {}, href = "http://127.0.0.1:8888/lab", open_check = 0 } = {}) {
   const log = recorder();
   const timers = [];
   let watchdog = () => {};
   const clock = { now: 1000 };
-  const client = new KernelClient("k-1", {
+  const options = {
     config: { baseUrl: "/", wsUrl: "", token: "tok", ...config },
     WebSocket: FakeSocket,
     location: { href },
@@ -101,11 +101,22 @@ export function makeClient({ fetchStatus = 200, config = {}, href = "http://127.
     clearInterval: () => (watchdog = () => {}),
     now: () => clock.now,
     open_check,
-  });
-  client.connect();
+  };
   const tick = (ms) => {
     clock.now += ms;
     watchdog();
   };
-  return { client, socket: FakeSocket.last(), log, timers, tick, clock };
+  return { options, log, timers, tick, clock };
+}
+
+/**
+ * A KernelConnection on a fake socket, with a fake clock: `timers` collects what it
+ * schedules (reconnects, the reconnect window) instead of running them; `tick(ms)`
+ * advances the clock and runs the watchdog once.
+ */
+export function makeConnection(settings = {}) {
+  const { options, log, timers, tick, clock } = fakeOptions(settings);
+  const kernel = new KernelConnection("k-1", options);
+  kernel.connect();
+  return { kernel, socket: FakeSocket.last(), log, timers, tick, clock };
 }

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { BACKOFF, bridgeUrl, decode, encode, kernelApiUrl, PROTOCOL, Root, uuid } from "../pycomm.js";
-import { FakeSocket, fromKernel, makeClient } from "./fake.js";
+import { BACKOFF } from "../link.js";
+import { Root, V1_PROTOCOL } from "../pycomm.js";
+import { bridgeUrl, kernelApiUrl } from "../urls.js";
+import { uuid } from "../util.js";
+import { decode, encode } from "../wire.js";
+import { FakeSocket, fromKernel, makeConnection } from "./fake.js";
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const bytes = (view) => Array.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
@@ -63,15 +67,15 @@ test("uuid() makes v4 UUIDs", () => {
 });
 
 test("calls before the socket opens are queued, then sent in order after registrations", async () => {
-  const { client, socket } = makeClient();
-  assert.deepEqual(socket.protocols, [PROTOCOL]);
-  assert.equal(client.status, "connecting");
-  const comm = client.new_comm("t", { foo: 6 }, { m: 1 }, [new Uint8Array([1, 2, 3])]);
+  const { kernel, socket } = makeConnection();
+  assert.deepEqual(socket.protocols, [V1_PROTOCOL]);
+  assert.equal(kernel.status, "connecting");
+  const comm = kernel.new_comm("t", { foo: 6 }, { m: 1 }, [new Uint8Array([1, 2, 3])]);
   comm.send({ foo: 7 });
-  client.register_target("kt", () => {});
+  kernel.register_target("kt", () => {});
   socket.open();
-  await client.ready;
-  assert.equal(client.status, "connected");
+  await kernel.ready;
+  assert.equal(kernel.status, "connected");
   const kinds = socket.sent.map((m) => [m.channel, m.header.msg_type]);
   assert.deepEqual(kinds, [
     ["shell", "comm_open"],
@@ -83,13 +87,13 @@ test("calls before the socket opens are queued, then sent in order after registr
   assert.deepEqual(open.metadata, { m: 1 });
   assert.deepEqual(bytes(open.buffers[0]), [1, 2, 3]);
   assert.deepEqual(msg.content, { comm_id: comm.comm_id, data: { foo: 7 } });
-  assert.equal(msg.header.session, client.session_id);
+  assert.equal(msg.header.session, kernel.session_id);
 });
 
 test("on_msg gets the whole message; falsy data is delivered as sent", async () => {
-  const { client, socket } = makeClient();
+  const { kernel, socket } = makeConnection();
   socket.open();
-  const comm = client.open("t", 0, { metadata: { x: 1 } });
+  const comm = kernel.open("t", 0, { metadata: { x: 1 } });
   assert.deepEqual(socket.sent[0].content.data, 0);
   const got = [];
   comm.on_msg((msg) => got.push(msg));
@@ -104,10 +108,10 @@ test("on_msg gets the whole message; falsy data is delivered as sent", async () 
 });
 
 test("kernel-opened comms go to the registered target, replies go to the kernel", () => {
-  const { client, socket } = makeClient();
+  const { kernel, socket } = makeConnection();
   socket.open();
   const opened = [];
-  client.register_target("kt", (comm, msg) => {
+  kernel.register_target("kt", (comm, msg) => {
     opened.push([comm.comm_id, comm.target_name, msg.content.data]);
     comm.on_msg((m) => comm.send({ echo: m.content.data }));
   });
@@ -116,19 +120,19 @@ test("kernel-opened comms go to the registered target, replies go to the kernel"
   socket.receive(fromKernel("iopub", "comm_msg", { comm_id: "c9", data: { foo: 2 } }));
   assert.deepEqual(opened, [["c9", "kt", { foo: 1 }]]);
   assert.deepEqual(socket.sent.at(-1).content, { comm_id: "c9", data: { echo: { foo: 2 } } });
-  client.unregister_target("kt");
+  kernel.unregister_target("kt");
   assert.equal(socket.sent.at(-1).header.msg_type, "unregister_target_request");
   socket.receive(fromKernel("iopub", "comm_open", { comm_id: "c10", target_name: "kt", data: {} }));
   assert.deepEqual(socket.sent.at(-1).content, { comm_id: "c10", data: {} }); // refused: closed
 });
 
 test("send() and on() one-liners share one comm per target", () => {
-  const { client, socket } = makeClient();
+  const { kernel, socket } = makeConnection();
   socket.open();
   const seen = [];
-  const off = client.on("t", (data, msg) => seen.push([data, msg.header.msg_type]));
-  client.send("t", { a: 1 });
-  client.send("t", { a: 2 }, { buffers: [new Float32Array([1])] });
+  const off = kernel.on("t", (data, msg) => seen.push([data, msg.header.msg_type]));
+  kernel.send("t", { a: 1 });
+  kernel.send("t", { a: 2 }, { buffers: [new Float32Array([1])] });
   const types = socket.sent.map((m) => m.header.msg_type);
   assert.deepEqual(types, ["register_target_request", "comm_open", "comm_msg", "comm_msg"]);
   const comm_id = socket.sent[1].content.comm_id;
@@ -142,15 +146,15 @@ test("send() and on() one-liners share one comm per target", () => {
   assert.equal(socket.sent.at(-1).header.msg_type, "unregister_target_request");
   // a closed shared comm is replaced on the next send
   socket.receive(fromKernel("iopub", "comm_close", { comm_id, data: {} }));
-  client.send("t", 3);
+  kernel.send("t", 3);
   assert.equal(socket.sent.at(-2).header.msg_type, "comm_open");
   assert.notEqual(socket.sent.at(-2).content.comm_id, comm_id);
 });
 
 test("close() tells the kernel and calls on_close; a closed comm refuses to send", () => {
-  const { client, socket } = makeClient();
+  const { kernel, socket } = makeConnection();
   socket.open();
-  const comm = client.new_comm("t");
+  const comm = kernel.new_comm("t");
   const closes = [];
   comm.on_close((msg) => closes.push(msg.content));
   comm.close({ bye: true });
@@ -158,7 +162,7 @@ test("close() tells the kernel and calls on_close; a closed comm refuses to send
   assert.deepEqual(closes, [{ comm_id: comm.comm_id, data: { bye: true } }]);
   assert.equal(socket.sent.filter((m) => m.header.msg_type === "comm_close").length, 1);
   assert.throws(() => comm.send(1), /closed/);
-  const other = client.new_comm("t");
+  const other = kernel.new_comm("t");
   let closedBy;
   other.on_close((msg) => (closedBy = msg.content.data));
   socket.receive(fromKernel("iopub", "comm_close", { comm_id: other.comm_id, data: { why: "kernel" } }));
@@ -166,17 +170,17 @@ test("close() tells the kernel and calls on_close; a closed comm refuses to send
 });
 
 test("comm_info resolves with the listed comms; bridge errors reject or are logged", async () => {
-  const { client, socket, log } = makeClient();
+  const { kernel, socket, log } = makeConnection();
   socket.open();
-  const info = client.comm_info("t");
+  const info = kernel.comm_info("t");
   const request = socket.sent.at(-1);
   assert.deepEqual([request.channel, request.header.msg_type, request.content], ["shell", "comm_info_request", { target_name: "t" }]);
   socket.receive(fromKernel("shell", "comm_info_reply", { status: "ok", comms: { c1: { target_name: "t" } } }, { parent: request.header }));
   assert.deepEqual(await info, { c1: { target_name: "t" } });
-  const refused = client.comm_info();
+  const refused = kernel.comm_info();
   socket.receive(fromKernel("bridge", "bridge_error", { ename: "MessageRefused", evalue: "no" }, { parent: socket.sent.at(-1).header }));
   await assert.rejects(refused, /MessageRefused: no/);
-  const comm = client.new_comm("t");
+  const comm = kernel.new_comm("t");
   let reason;
   comm.on_close((msg) => (reason = msg.metadata.reason));
   socket.receive(fromKernel("bridge", "bridge_error", { ename: "CommExists", evalue: "taken", msg_type: "comm_open", comm_id: comm.comm_id }, { parent: socket.sent.at(-1).header }));
@@ -184,16 +188,16 @@ test("comm_info resolves with the listed comms; bridge errors reject or are logg
   assert.match(log.lines.error.at(-1), /refused comm_open: CommExists: taken/);
 });
 
-test("errors thrown by user callbacks are logged and do not break the client", () => {
-  const { client, socket, log } = makeClient();
+test("errors thrown by user callbacks are logged and do not break the connection", () => {
+  const { kernel, socket, log } = makeConnection();
   socket.open();
-  const comm = client.new_comm("t");
+  const comm = kernel.new_comm("t");
   const got = [];
   comm.on_msg((msg) => {
     got.push(msg.content.data);
     throw new Error("user bug");
   });
-  client.register_target("kt", () => {
+  kernel.register_target("kt", () => {
     throw new Error("target bug");
   });
   socket.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data: 1 }));
@@ -207,20 +211,20 @@ test("errors thrown by user callbacks are logged and do not break the client", (
 });
 
 test("status changes are reported", () => {
-  const { client, socket } = makeClient();
+  const { kernel, socket } = makeConnection();
   const statuses = [];
-  client.on_status((s) => statuses.push(s));
+  kernel.on_status((s) => statuses.push(s));
   socket.open(false);
-  assert.equal(client.status, "connecting"); // open, but no session yet
+  assert.equal(kernel.status, "connecting"); // open, but no session yet
   socket.hello();
   socket.close(1006, "");
   assert.deepEqual(statuses, ["connected", "disconnected"]);
 });
 
 test("a dropped connection resumes its session: nothing lost, nothing duplicated", () => {
-  const { client, socket, timers } = makeClient();
+  const { kernel, socket, timers } = makeConnection();
   socket.open();
-  const comm = client.new_comm("t");
+  const comm = kernel.new_comm("t");
   const got = [];
   comm.on_msg((m) => got.push(m.content.data));
   for (const data of [1, 2, 3]) socket.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data }));
@@ -237,18 +241,18 @@ test("a dropped connection resumes its session: nothing lost, nothing duplicated
   assert.deepEqual(again.counted.map((m) => m.content.data), ["b", "c"]);
   again.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data: 4 }));
   assert.deepEqual(got, [1, 2, 3, 4]);
-  assert.equal(client.status, "connected");
+  assert.equal(kernel.status, "connected");
 });
 
 test("a session the server lost: comms open at the drop close, newer ones go out", () => {
-  const { client, socket, timers } = makeClient();
+  const { kernel, socket, timers } = makeConnection();
   socket.open();
-  client.register_target("kt", () => {});
-  const old = client.new_comm("t");
+  kernel.register_target("kt", () => {});
+  const old = kernel.new_comm("t");
   let reason;
   old.on_close((m) => (reason = m.metadata.reason));
   socket.close(4008, "the client is not reading");
-  const fresh = client.new_comm("t", { made: "while away" });
+  const fresh = kernel.new_comm("t", { made: "while away" });
   timers.find((t) => t.ms === BACKOFF[0]).fn();
   const again = FakeSocket.last();
   again.open({ resumed: false, reason: "no such session" });
@@ -260,12 +264,12 @@ test("a session the server lost: comms open at the drop close, newer ones go out
 });
 
 test("past the reconnect window the comms close, with the reason", () => {
-  const { client, socket, timers } = makeClient();
+  const { kernel, socket, timers } = makeConnection();
   socket.open({ reconnect_window: 5 });
-  const comm = client.new_comm("t");
+  const comm = kernel.new_comm("t");
   let reason;
   comm.on_close((m) => (reason = m.metadata.reason));
-  const info = client.comm_info();
+  const info = kernel.comm_info();
   socket.close(1006, "");
   const windowTimer = timers.find((t) => t.ms === 5000);
   assert.ok(windowTimer);
@@ -275,28 +279,28 @@ test("past the reconnect window the comms close, with the reason", () => {
 });
 
 test("a silent server is noticed (heartbeat watchdog), and the client reconnects", () => {
-  const { client, socket, timers, tick } = makeClient();
+  const { kernel, socket, timers, tick } = makeConnection();
   socket.open({ heartbeat: 2 });
   tick(5000);
-  assert.equal(client.status, "connected");
+  assert.equal(kernel.status, "connected");
   tick(1500); // 6.5 s without a frame
-  assert.equal(client.status, "disconnected");
+  assert.equal(kernel.status, "disconnected");
   assert.ok(timers.some((t) => t.ms === BACKOFF[0]));
 });
 
 test("a handshake that never completes is abandoned", () => {
-  const { client, timers, tick } = makeClient();
+  const { kernel, timers, tick } = makeConnection();
   tick(11000);
-  assert.equal(client.status, "disconnected");
+  assert.equal(kernel.status, "disconnected");
   return new Promise((resolve) => setImmediate(resolve)).then(() =>
     assert.ok(timers.some((t) => t.ms === BACKOFF[0])),
   );
 });
 
 test("received frames are acknowledged every 64 frames and on the watchdog tick", () => {
-  const { client, socket, tick } = makeClient();
+  const { kernel, socket, tick } = makeConnection();
   socket.open();
-  const comm = client.new_comm("t");
+  const comm = kernel.new_comm("t");
   for (let i = 0; i < 65; i++) socket.receive(fromKernel("iopub", "comm_msg", { comm_id: comm.comm_id, data: i }));
   const acks = () => socket.sent.filter((m) => m.header.msg_type === "bridge_ack").map((m) => m.content.received);
   assert.deepEqual(acks(), [64]);
@@ -307,26 +311,26 @@ test("received frames are acknowledged every 64 frames and on the watchdog tick"
 });
 
 test("an unknown kernel ends disconnected with a clear message, and no retries", async () => {
-  const { client, socket, log, timers } = makeClient({ fetchStatus: 404 });
-  const comm = client.new_comm("t");
+  const { kernel, socket, log, timers } = makeConnection({ fetchStatus: 404 });
+  const comm = kernel.new_comm("t");
   socket.close(1006, "");
-  await assert.rejects(client.ready, /does not exist/);
-  assert.equal(client.status, "disconnected");
+  await assert.rejects(kernel.ready, /does not exist/);
+  assert.equal(kernel.status, "disconnected");
   assert.equal(timers.length, 0);
   assert.match(log.lines.error.at(-1), /kernel k-1 does not exist.*not reconnecting/);
   assert.equal(comm.closed, true);
 });
 
 test("a shut-down kernel (close code 4004) is final", async () => {
-  const { client, socket, timers } = makeClient();
+  const { kernel, socket, timers } = makeConnection();
   socket.open();
   socket.close(4004, "the kernel was shut down");
   await flush();
-  assert.equal(client.status, "disconnected");
+  assert.equal(kernel.status, "disconnected");
   assert.equal(timers.length, 0);
 });
 
-test("Root makes one client, and one socket, per kernel", () => {
+test("Root makes one connection, and one socket, per kernel", () => {
   FakeSocket.instances.length = 0;
   const root = new Root({ config: { baseUrl: "/" }, WebSocket: FakeSocket, location: { href: "http://h/" } });
   const a = root.kernel("a");
@@ -337,9 +341,9 @@ test("Root makes one client, and one socket, per kernel", () => {
 });
 
 test("a page-opened comm is confirmed with comm_info: opened resolves", async () => {
-  const { client, socket } = makeClient({ open_check: 10000 });
+  const { kernel, socket } = makeConnection({ open_check: 10000 });
   socket.open();
-  const comm = client.new_comm("t");
+  const comm = kernel.new_comm("t");
   const check = socket.sent.at(-1);
   assert.deepEqual([check.header.msg_type, check.content], ["comm_info_request", { target_name: "t" }]);
   socket.receive(fromKernel("shell", "comm_info_reply", { status: "ok", comms: { [comm.comm_id]: { target_name: "t" } } }, { parent: check.header }));
@@ -348,9 +352,9 @@ test("a page-opened comm is confirmed with comm_info: opened resolves", async ()
 });
 
 test("a comm the kernel did not open closes with the reason, and opened rejects", async () => {
-  const { client, socket, log } = makeClient({ open_check: 10000 });
+  const { kernel, socket, log } = makeConnection({ open_check: 10000 });
   socket.open();
-  const comm = client.new_comm("nobody");
+  const comm = kernel.new_comm("nobody");
   let reason;
   comm.on_close((msg) => (reason = msg.metadata.reason));
   socket.receive(fromKernel("shell", "comm_info_reply", { status: "ok", comms: {} }, { parent: socket.sent.at(-1).header }));
@@ -362,9 +366,9 @@ test("a comm the kernel did not open closes with the reason, and opened rejects"
 });
 
 test("no answer to the check: opened rejects after open_check ms, the comm stays usable", async () => {
-  const { client, socket, timers } = makeClient({ open_check: 10000 });
+  const { kernel, socket, timers } = makeConnection({ open_check: 10000 });
   socket.open();
-  const comm = client.new_comm("t");
+  const comm = kernel.new_comm("t");
   const timer = timers.find((t) => t.ms === 10000 && !t.cancelled);
   timer.fn();
   await assert.rejects(comm.opened, /did not confirm .* within 10s: it is busy, or it does not support comms/);

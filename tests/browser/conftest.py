@@ -18,20 +18,13 @@ Write tests as plain sync functions marked ``@pytest.mark.browser``.
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-# pytest's default (prepend) import mode already puts both on sys.path; be explicit anyway.
-for _dir in (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1]):
-    if str(_dir) not in sys.path:  # harness.py and ui.py, and tests/ for servers.py
-        sys.path.insert(0, str(_dir))
-
-from harness import (  # noqa: E402
+from support.harness import (
     BrowserServer,
     forget_playwright_loop,
     launch_chromium,
@@ -39,7 +32,7 @@ from harness import (  # noqa: E402
     resume_playwright_loop,
     start_browser_server,
 )
-from ui import JupyterUI, NotebookPage, _slug  # noqa: E402
+from support.ui import JupyterUI, NotebookPage, _slug
 
 _UIS = pytest.StashKey[list[JupyterUI]]()
 
@@ -194,7 +187,7 @@ def open_classic(jupyter_ui: Callable[[BrowserServer], JupyterUI]) -> Callable[.
     """``open_classic(server, path, wait_ready=True, timeout=KERNEL_TIMEOUT)``: a new page with
     notebook ``path`` open in the classic Notebook UI of an nbclassic server, its kernel idle
     (a ``classic_page.ClassicNotebook``)."""
-    from classic_page import ClassicNotebook
+    from support.classic_page import ClassicNotebook
 
     def open_(server: BrowserServer, path: str, **kw: Any) -> ClassicNotebook:
         return ClassicNotebook.open(jupyter_ui(server), path, **kw)

@@ -8,9 +8,11 @@ The classic UI inserts HTML outputs with jQuery, which runs their scripts from a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from classic_page import UNKNOWN_COMM_LOG, ClassicNotebook
+from support.classic_page import UNKNOWN_COMM_LOG, ClassicNotebook
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +67,7 @@ def test_classic_page_opened_comm_echo(classic_server, open_classic, notebook_na
     # it is authenticated by the login cookie the ?token= page load set.
     bridge = nb.ui.js(
         "() => { const b = window.__pycomm_boot; return {token: b.config.token,"
-        " base: b.config.baseUrl, kernels: [...b.impl.clients.keys()]}; }"
+        " base: b.config.baseUrl, kernels: [...b.impl.connections.keys()]}; }"
     )
     assert bridge == {"token": "", "base": classic_server.base_url, "kernels": [kernel_id]}
     # The bootstrap marked an element with the kernel id. jQuery runs the output's scripts
@@ -170,6 +172,6 @@ def test_classic_page_under_a_hub_user_url(server_factory, open_classic, noteboo
     nb.kernel_value("received", [{"foo": 7}])
     origin = f"http://127.0.0.1:{server.port}"
     resources = nb.ui.js("() => performance.getEntriesByType('resource').map(e => e.name)")
-    client = f"{origin}{HUB_BASE_URL}static/jupyter_comm_bridge/pycomm.js?v="
-    assert [u for u in resources if u.startswith(client)], resources
+    client = re.compile(re.escape(f"{origin}{HUB_BASE_URL}comm-bridge/client/") + r"[0-9a-f]+/")
+    assert [u for u in resources if client.match(u)], resources
     nb.assert_clean()

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from harness import BrowserServer
-from notebook_page import NotebookPage
-from servers import Gateway
-from ui import JupyterUI
+from support.harness import BrowserServer
+from support.notebook_page import NotebookPage
+from support.servers import Gateway
+from support.ui import JupyterUI
 
 pytestmark = pytest.mark.browser
 
@@ -112,7 +112,7 @@ def test_user_base_url(server_factory, jupyter_ui):
     # The client module came from the user's prefix, and nothing of the bridge went elsewhere.
     origin = f"http://127.0.0.1:{server.port}"
     client = re.compile(
-        re.escape(f"{origin}{BASE_URL}static/jupyter_comm_bridge/pycomm.js") + r"\?v=[0-9a-f]+$"
+        re.escape(f"{origin}{BASE_URL}comm-bridge/client/") + r"[0-9a-f]+/pycomm\.js$"
     )
     assert [u for u in net.requests if client.match(u)], net.requests
     resources = ui.js("() => performance.getEntriesByType('resource').map(e => e.name)")

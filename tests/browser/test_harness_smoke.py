@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from harness import BrowserServer, html_result
-from ui import JupyterUI, NotebookPage
+from support.harness import BrowserServer, html_result
+from support.ui import JupyterUI, NotebookPage
 
 pytestmark = pytest.mark.browser
 

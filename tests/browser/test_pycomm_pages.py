@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import BrowserServer, html_result
-from ui import JupyterUI, NotebookPage
+from support.harness import BrowserServer, html_result
+from support.ui import JupyterUI, NotebookPage
 
 pytestmark = pytest.mark.browser
 
@@ -343,13 +343,11 @@ def test_two_tabs_on_the_same_notebook_each_work(lab_server, jupyter_ui, noteboo
 
 def bootstrapped(html: str, kernel_id: str) -> str:
     """The HTML of an output as the server injects it, for a given kernel id."""
-    import sys
-
-    sys.path.insert(0, str(EXAMPLES.parent))
-    from jupyter_comm_bridge.app import static_dir
+    from jupyter_comm_bridge.client_files import ClientFiles, client_dir
     from jupyter_comm_bridge.injection import Injector
 
-    content = Injector.from_static(static_dir()).inject(kernel_id, {"data": {"text/html": html}})
+    injector = Injector.from_client(ClientFiles(client_dir()))
+    content = injector.inject(kernel_id, {"data": {"text/html": html}})
     return content["data"]["text/html"]
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import BrowserServer
+from support.harness import BrowserServer
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,30 @@
+// @ts-check
+/**
+ * The bridge protocol's own words and numbers, as the server has them in
+ * `jupyter_comm_bridge/protocol.py` (a Python test imports this module and compares
+ * every export). Only what both sides must agree on lives here.
+ * @module protocol
+ */
+
+/** The websocket subprotocol of jupyter_server's v1 kernel protocol. */
+export const V1_PROTOCOL = "v1.kernel.websocket.jupyter.org";
+/** Messages on this channel are answered by the server itself, never forwarded. */
+export const BRIDGE_CHANNEL = "bridge";
+export const HELLO = "bridge_hello";
+export const ACK = "bridge_ack";
+export const ERROR = "bridge_error";
+export const STATUS = "bridge_status";
+/** Query parameter: `?resumable=1` asks for the session layer (hello, acks, replay). */
+export const RESUMABLE_PARAM = "resumable";
+/** Query parameter: `?resume=n` on a reconnect, n the counted frames we have. */
+export const RESUME_PARAM = "resume";
+/** Acknowledge at least every this many counted frames. */
+export const ACK_EVERY = 64;
+/** ...and whenever max_queued_bytes / ACK_BYTES_DIVISOR bytes arrived since the last ack. */
+export const ACK_BYTES_DIVISOR = 4;
+/** Reconnect after this many heartbeat intervals without a frame. */
+export const MISSED_HEARTBEATS = 3;
+/** Close codes after which reconnecting cannot help (replaced; kernel gone). */
+export const FINAL_CLOSE_CODES = Object.freeze([4000, 4004]);
+/** Close codes that end the session: its comms are gone. */
+export const SESSION_END_CODES = Object.freeze([4008, 4009]);

@@ -1,0 +1,109 @@
+// BridgeLink on its own, through its callback interface (LinkEvents): what a
+// KernelConnection sees of the websocket and the session protocol.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { BACKOFF, BridgeLink } from "../link.js";
+import { V1_PROTOCOL } from "../protocol.js";
+import { encode, message } from "../wire.js";
+import { FakeSocket, fakeOptions, fromKernel } from "./fake.js";
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** LinkEvents that record what the link reports; `open` is what open_comm_ids() answers. */
+function recording({ open = [], exists = true } = {}) {
+  const seen = [];
+  const asked = [];
+  const events = {
+    on_status: (status) => seen.push(["status", status]),
+    on_session_up: (resumed) => seen.push(["up", resumed]),
+    on_session_lost: (why, comm_ids) => seen.push(["lost", why, comm_ids && [...comm_ids]]),
+    on_given_up: (why) => seen.push(["given_up", why]),
+    on_message: (msg) => seen.push(["message", msg.header.msg_type, msg.content.data]),
+    open_comm_ids: () => (asked.push("open_comm_ids"), new Set(open)),
+    kernel_exists: async () => (asked.push("kernel_exists"), exists),
+  };
+  return { events, seen, asked };
+}
+
+function makeLink(settings) {
+  const fake = fakeOptions();
+  const record = recording(settings);
+  const link = new BridgeLink("k-1", record.events, fake.options);
+  link.connect();
+  const frame = (msg_type, content) => encode(message(link.session_id, "shell", msg_type, content));
+  return { link, socket: FakeSocket.last(), frame, ...record, ...fake };
+}
+
+test("the link reports status, session and messages; control frames are its own", () => {
+  const { link, socket, frame, seen } = makeLink();
+  assert.deepEqual(socket.protocols, [V1_PROTOCOL]);
+  assert.match(socket.url, /\/comm-bridge\/kernels\/k-1\/channels\?session_id=[^&]+&resumable=1&token=tok$/);
+  assert.equal(link.send(frame("comm_open", { comm_id: "c1", target_name: "t", data: {} }), "c1"), true);
+  assert.deepEqual(socket.sent, []); // waits for the session
+  socket.open();
+  assert.deepEqual(seen, [["status", "connecting"], ["up", false]]);
+  assert.deepEqual(socket.sent.map((m) => m.header.msg_type), ["comm_open"]);
+  socket.receive(fromKernel("iopub", "comm_msg", { comm_id: "c1", data: 1 }));
+  socket.receive(fromKernel("bridge", "bridge_ack", { received: 1 }));
+  assert.deepEqual(seen.at(-1), ["message", "comm_msg", 1]);
+  assert.equal(seen.length, 3); // neither the hello nor the ack is reported
+  assert.deepEqual([link.received, link.unacked.length], [1, 0]);
+  const acks = socket.sent.filter((m) => m.header.msg_type === "bridge_ack");
+  assert.equal(acks.length, 0); // acknowledged on the watchdog tick, or every ACK_EVERY frames
+});
+
+test("a lost session is reported with the comms open at the drop; comms opened since go out", () => {
+  const { link, socket, frame, seen, timers, asked } = makeLink({ open: ["c1"] });
+  socket.open();
+  link.send(frame("comm_open", { comm_id: "c1", target_name: "t", data: {} }), "c1");
+  socket.close(1006, "");
+  assert.deepEqual(seen.at(-1), ["status", "disconnected"]);
+  assert.deepEqual(asked, ["open_comm_ids"]); // at the drop
+  link.send(frame("comm_open", { comm_id: "c2", target_name: "t", data: {} }), "c2");
+  timers.find((t) => t.ms === BACKOFF[0]).fn();
+  const again = FakeSocket.last();
+  assert.match(again.url, /[?&]resume=0(&|$)/);
+  link.events.open_comm_ids = () => new Set(["c2"]); // c1 closed when the loss was reported
+  again.open({ resumed: false, reason: "no such session" });
+  assert.deepEqual(seen.slice(-3), [["status", "connecting"], ["lost", "no such session", ["c1"]], ["up", false]]);
+  assert.deepEqual(again.counted.map((m) => m.content.comm_id), ["c2"]);
+  assert.deepEqual([link.next_index, link.received], [1, 0]);
+});
+
+test("past the reconnect window the link reports the session lost", () => {
+  const { socket, seen, timers } = makeLink({ open: ["c1"] });
+  socket.open({ reconnect_window: 5 });
+  socket.close(1006, "");
+  timers.find((t) => t.ms === 5000).fn();
+  assert.deepEqual(seen.at(-1), ["lost", "disconnected for longer than the 5s reconnect window", ["c1"]]);
+});
+
+test("a failed handshake asks whether the kernel exists; no: the link gives up", async () => {
+  const { link, socket, seen, asked, timers } = makeLink({ exists: false });
+  socket.close(1006, "");
+  await flush();
+  assert.deepEqual(asked, ["kernel_exists"]);
+  assert.deepEqual(seen.at(-1), ["given_up", "kernel k-1 does not exist (output from an earlier session?)"]);
+  assert.equal(timers.length, 0);
+  assert.equal(link.send(new ArrayBuffer(8)), false);
+});
+
+test("final close codes end the link without asking anything", () => {
+  const { socket, seen, asked, timers } = makeLink();
+  socket.open();
+  socket.close(4000, "replaced by another connection");
+  assert.deepEqual(seen.slice(-2), [["status", "disconnected"], ["given_up", "kernel k-1: replaced by another connection"]]);
+  assert.deepEqual(asked, ["open_comm_ids"]);
+  assert.equal(timers.length, 0);
+});
+
+test("the watchdog acknowledges, and drops a server silent for MISSED_HEARTBEATS intervals", () => {
+  const { socket, seen, tick } = makeLink();
+  socket.open({ heartbeat: 1 });
+  socket.receive(fromKernel("iopub", "comm_msg", { comm_id: "c", data: 0 }));
+  tick(1000);
+  assert.deepEqual(socket.sent.map((m) => [m.channel, m.header.msg_type, m.content.received]), [["bridge", "bridge_ack", 1]]);
+  tick(2500); // 3.5 s without a frame
+  assert.deepEqual(seen.at(-1), ["status", "disconnected"]);
+});

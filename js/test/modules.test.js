@@ -1,0 +1,51 @@
+// The layout rules the server relies on: it serves js/ under a versioned path, so
+// modules import one another relatively; js/protocol.js mirrors protocol.py.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { test } from "node:test";
+
+import * as protocol from "../protocol.js";
+import * as pycomm from "../pycomm.js";
+
+const dir = new URL("../", import.meta.url);
+const modules = readdirSync(dir).filter((name) => name.endsWith(".js") && name !== "bootstrap.js");
+const source = (name) => readFileSync(new URL(name, dir), "utf8");
+const imports = (name) => [...source(name).matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms)].map((m) => m[1]);
+
+test("js/protocol.js holds exactly the shared protocol constants", () => {
+  assert.deepEqual({ ...protocol }, {
+    V1_PROTOCOL: "v1.kernel.websocket.jupyter.org",
+    BRIDGE_CHANNEL: "bridge",
+    HELLO: "bridge_hello",
+    ACK: "bridge_ack",
+    ERROR: "bridge_error",
+    STATUS: "bridge_status",
+    RESUMABLE_PARAM: "resumable",
+    RESUME_PARAM: "resume",
+    ACK_EVERY: 64,
+    ACK_BYTES_DIVISOR: 4,
+    MISSED_HEARTBEATS: 3,
+    FINAL_CLOSE_CODES: [4000, 4004],
+    SESSION_END_CODES: [4008, 4009],
+  });
+  assert.deepEqual(JSON.parse(JSON.stringify(protocol.FINAL_CLOSE_CODES)), [4000, 4004]);
+});
+
+test("modules import one another relatively, and the link knows nothing of the connection", () => {
+  assert.ok(modules.length >= 8, modules.join());
+  for (const name of modules) {
+    for (const spec of imports(name)) {
+      assert.match(spec, /^\.\/[a-z]+\.js$/, `${name} imports ${spec}`);
+      assert.ok(modules.includes(spec.slice(2)), `${name} imports ${spec}, which is not in js/`);
+    }
+  }
+  assert.ok(!imports("link.js").includes("./connection.js"));
+  assert.ok(!source("link.js").includes("connection.js"));
+});
+
+test("the entry module exports what the bootstrap and users need", () => {
+  for (const name of ["install", "Root", "KernelConnection", "Comm", "BridgeLink", "encode", "decode", "V1_PROTOCOL"]) {
+    assert.ok(name in pycomm, name);
+  }
+  assert.ok(!("KernelClient" in pycomm) && !("PROTOCOL" in pycomm));
+});

@@ -1,0 +1,196 @@
+"""One bridge client (one ``session_id``), across reconnections.
+
+A client that asked for it (``?resumable=1``) is resumable. Both sides then count the
+frames they receive from the other, except the control frames ``bridge_hello`` and
+``bridge_ack``. The server keeps each frame it sent, *unacknowledged*, until the client
+acknowledges it (``bridge_ack {"received": n}``, also the server's heartbeat); a client
+that reconnects with ``?resume=n`` gets the rest again, in order, and learns from
+``bridge_hello`` how many of its own frames arrived, so it sends only the others again.
+A client that did not ask speaks the standard protocol only: nothing is kept for it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Protocol
+
+from jupyter_client.session import Session
+
+from . import protocol, wire
+from .protocol import AckContent, HelloContent
+from .wire import WireMessage
+
+
+class ClientSettings(Protocol):
+    reconnect_window: float
+    max_queued_bytes: int
+    heartbeat_interval: float
+    rate_limit: float
+    rate_burst: int
+
+
+class BridgeSocket(Protocol):
+    """A client's websocket, as the client's state sees it (the handler)."""
+
+    session_id: str
+    #: Whether the client asked for the session layer (hello, acks, resume).
+    resumable: bool
+    #: Bytes written to the websocket that have not reached the socket yet.
+    unflushed_bytes: int
+
+    @property
+    def protocol(self) -> str:
+        """The wire protocol of the websocket (``protocol.V1_PROTOCOL`` or legacy)."""
+
+    def write_frame(self, frame: wire.Frame, binary: bool) -> None: ...
+
+    def close_bridge(self, code: int, reason: str) -> None: ...
+
+
+class TokenBucket:
+    """At most ``rate`` messages a second on average, ``burst`` at once (0: no limit)."""
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate = rate
+        self.capacity = float(max(burst, 1))
+        self.tokens = self.capacity
+        self.stamp = now
+
+    def take(self, now: float) -> bool:
+        if self.rate <= 0:
+            return True
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Client:
+    """What the bridge knows of one client, connected or not."""
+
+    def __init__(
+        self, session_id: str, session: Session, settings: ClientSettings, now: float
+    ) -> None:
+        self.session_id = session_id
+        self.session = session
+        self.settings = settings
+        self.socket: BridgeSocket | None = None
+        #: Set by the first socket: a client that keeps nothing for a reconnect is not.
+        self.resumable = False
+        #: The protocol of the last socket: how to encode what waits for the next one.
+        self.protocol = protocol.LEGACY_PROTOCOL
+        self.sent = 0  # counted frames sent (or kept for sending) to the client
+        self.received = 0  # counted frames received from the client
+        self.acked_by_client = 0
+        self.acked_to_client = 0
+        #: Frames sent (or waiting for the next socket) that the client has not acknowledged.
+        self.unacked: deque[WireMessage] = deque()
+        self.unacked_bytes = 0
+        self._bucket = TokenBucket(settings.rate_limit, settings.rate_burst, now)
+        self._refused = 0  # messages refused over the rate since the last report
+        self._reported = 0.0
+        #: IOLoop timeout that ends the client if no socket comes back in time.
+        self.expiry: object | None = None
+
+    # --- sockets come and go ------------------------------------------------
+
+    def can_resume(self, resume: int) -> bool:
+        """Does the client's count fall within what is kept for it?"""
+        return self.acked_by_client <= resume <= self.sent
+
+    def attach(self, socket: BridgeSocket, resume: int | None, reason: str | None = None) -> None:
+        """Take a new socket; send hello and, when resuming, what the client missed.
+
+        ``reason`` says why a session the client asked to resume could not be.
+        """
+        resumed = resume is not None and self.can_resume(resume)
+        if resume is not None and resumed:
+            self._trim(resume)
+        self.socket = socket
+        self.protocol = socket.protocol
+        self.resumable = socket.resumable
+        if not self.resumable:
+            return  # a standard-protocol client: no bridge_hello, nothing to resend
+        hello: HelloContent = {
+            "session_id": self.session_id,
+            "resumed": resumed,
+            "received": self.received,
+            "reconnect_window": self.settings.reconnect_window,
+            "heartbeat": self.settings.heartbeat_interval,
+            "max_queued_bytes": self.settings.max_queued_bytes,
+        }
+        if reason:
+            hello["reason"] = reason
+        self._write(self._control(protocol.HELLO, dict(hello)))
+        for msg in self.unacked:
+            self._write(msg)
+
+    def detach(self) -> None:
+        self.socket = None
+
+    # --- frames to the client -------------------------------------------------
+
+    def deliver(self, msg: WireMessage) -> str | None:
+        """Send (or keep for the next socket) a counted frame.
+
+        Returns why the client must be given up when it is over a limit, else None.
+        """
+        limit = self.settings.max_queued_bytes
+        self.sent += 1
+        if self.resumable:
+            self.unacked.append(msg)
+            self.unacked_bytes += msg.size
+            if self.unacked_bytes > limit:
+                return f"the client has not acknowledged {self.unacked_bytes} bytes (limit {limit})"
+        self._write(msg)
+        if self.socket is not None and self.socket.unflushed_bytes > limit:
+            waiting = self.socket.unflushed_bytes
+            return f"the client is not reading: {waiting} bytes wait to be sent (limit {limit})"
+        return None
+
+    def heartbeat(self) -> None:
+        """Acknowledge what the client sent; also tells it the server is alive."""
+        if not self.resumable:
+            return
+        self.acked_to_client = self.received
+        ack: AckContent = {"received": self.received}
+        self._write(self._control(protocol.ACK, dict(ack)))
+
+    def _control(self, msg_type: str, content: dict[str, Any]) -> WireMessage:
+        return wire.build_message(self.session, protocol.BRIDGE_CHANNEL, msg_type, content)
+
+    def _write(self, msg: WireMessage) -> None:
+        if self.socket is not None:
+            frame, binary = wire.encode_frame(msg, self.protocol, self.session.unpack)
+            self.socket.write_frame(frame, binary)
+
+    # --- frames from the client -------------------------------------------------
+
+    def counted(self) -> None:
+        """A counted frame arrived from the client; acknowledge now and then."""
+        self.received += 1
+        if self.resumable and self.received - self.acked_to_client >= protocol.ACK_EVERY:
+            self.heartbeat()
+
+    def acknowledged(self, received: object) -> None:
+        """The client's ``bridge_ack``: it has the first ``received`` frames."""
+        if isinstance(received, int) and self.acked_by_client <= received <= self.sent:
+            self._trim(received)
+
+    def _trim(self, received: int) -> None:
+        while self.acked_by_client < received:
+            self.unacked_bytes -= self.unacked.popleft().size
+            self.acked_by_client += 1
+
+    def rate_refusal(self, now: float) -> int | None:
+        """None while within the rate limit. Over it: how many messages were refused since the
+        last report when it is time to report (at most once a second), else 0."""
+        if self._bucket.take(now):
+            return None
+        self._refused += 1
+        if now - self._reported < 1.0:
+            return 0
+        count, self._refused, self._reported = self._refused, 0, now
+        return count

@@ -1,0 +1,57 @@
+"""The browser client's modules, served at ``{base_url}comm-bridge/client/{version}/``.
+
+The client is a few plain ES modules that import each other by relative URL, so serving
+them under a path that holds the version (a hash over all of them) versions every module:
+a page never mixes modules of two releases, and each can be cached for good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
+
+CLIENT_URL_PATTERN = r"comm-bridge/client/(?P<version>[0-9a-f]+)/(?P<name>[A-Za-z0-9_-]+\.js)"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def client_dir() -> Path:
+    """The client: packaged under ``static/``, or ``js/`` in a source checkout."""
+    packaged = Path(__file__).parent / "static"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "js"
+
+
+class ClientFiles:
+    """The client's modules, read once at start-up, and their version."""
+
+    def __init__(self, directory: Path) -> None:
+        self.files = {path.name: path.read_bytes() for path in sorted(directory.glob("*.js"))}
+        digest = hashlib.sha256()
+        for name, body in self.files.items():
+            digest.update(name.encode() + b"\0" + body + b"\0")
+        self.version = digest.hexdigest()[:16]
+
+    def text(self, name: str) -> str:
+        return self.files[name].decode("utf-8")
+
+
+class ClientFileHandler(JupyterHandler):
+    """One module of the client. Public, like the server's own static files."""
+
+    def initialize(self, client: ClientFiles) -> None:
+        self.client = client
+
+    @allow_unauthenticated
+    def get(self, version: str, name: str) -> None:
+        body = self.client.files.get(name)
+        if body is None:
+            raise web.HTTPError(404)
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        # a page of an earlier release still gets today's modules, but must not keep them
+        self.set_header(
+            "Cache-Control", IMMUTABLE if version == self.client.version else "no-cache"
+        )
+        self.finish(body)

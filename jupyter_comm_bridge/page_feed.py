@@ -1,0 +1,53 @@
+"""A relay's view of the page's own kernel connection (``api/kernels/{id}/channels``).
+
+The page's connection tells the relay about the kernel's comm messages on their way to
+the page (the relay says which the page must not get), and about the page's own
+``comm_close`` messages (the relay keeps those of bridge comms from the kernel). Until the
+relay's own iopub subscription is live, and a moment after, the page's copy of a comm
+message is routed too, so comms the kernel opened before the relay existed are not lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tornado.ioloop import IOLoop
+
+from .kernel_routing import KernelRouting
+from .relay_state import RelayState
+from .wire import WireMessage
+
+#: How long after the relay's iopub is live the page's copies are still routed.
+GRACE = 2.0
+
+
+class PageFeed:
+    """The page's connection, as one relay sees it."""
+
+    def __init__(self, state: RelayState, routing: KernelRouting) -> None:
+        self.table, self.link = state.table, state.link
+        self.unpack, self.log = state.unpack, state.log
+        self.routing = routing
+
+    def to_page(self, msg: WireMessage) -> bool:
+        """A comm message on its way to the page; True if the page must not get it."""
+        comm_id = msg.comm_id(self.unpack)
+        if comm_id is None:
+            return False
+        target_name = msg.target_name(self.unpack) if msg.msg_type == "comm_open" else None
+        hide = self.table.hides_from_page(msg, comm_id, target_name)
+        live = self.link.live_since
+        if live is None or IOLoop.current().time() - live < GRACE:
+            self.routing.route_comm(msg)
+        return hide
+
+    def sent_by_bridge(self, msg_id: object) -> bool:
+        """Whether ``msg_id`` is a request the relay sent (its own or a client's)."""
+        return self.link.sent(msg_id)
+
+    def page_closes(self, comm_id: str, forward: Callable[[], None]) -> bool:
+        """The page closes ``comm_id``; True if the bridge keeps it from the kernel."""
+        if comm_id in self.table.comms:
+            self.log.debug("comm-bridge: dropping page comm_close of bridge comm %s", comm_id)
+            return True
+        return self.table.hold_page_close(comm_id, forward)

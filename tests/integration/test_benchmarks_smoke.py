@@ -1,0 +1,64 @@
+"""The benchmark harness keeps working: its tiny size runs and reports every figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+#: For each figure, the numbers every one of its rows must have, all positive.
+FIGURES = {
+    "echo_latency": ["payload_bytes", "p50_ms", "p99_ms", "ratio_p50", "ratio_p99"],
+    "throughput": [
+        "one_way_msgs_per_s",
+        "echo_msgs_per_s",
+        "buffer_4mib_echo_mib_per_s",
+        "ratio_one_way",
+        "ratio_echo",
+        "ratio_buffer",
+    ],
+    "page_connection": ["stock_s", "extension_s", "ratio"],
+    "scale": ["clients", "p50_ms", "zmq_p50_ms", "ratio_p50", "server_rss_mib", "bytes_per_client"],
+    "binary_vs_json": ["array_bytes", "binary_ms", "json_ms", "speedup", "ratio_binary"],
+    "busy_cell": ["first_echo_ms", "ratio_first_echo"],
+}
+PATHS = {"zmq", "stock-v1", "bridge-v1", "bridge-legacy"}
+
+
+def positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+@pytest.mark.timeout(300)
+def test_tiny_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--size", "tiny", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}"
+    results = json.loads(out.read_text())
+    assert results["errors"] == []
+    for figure, keys in FIGURES.items():
+        rows = results["figures"][figure]["rows"]
+        assert rows, figure
+        for row in rows:
+            bad = {k: row.get(k) for k in keys if not positive(row.get(k))}
+            assert not bad, f"{figure} {row}: {bad}"
+    measured = {row["path"] for row in results["figures"]["echo_latency"]["rows"]}
+    assert PATHS <= measured
+    assert results["figures"]["busy_cell"]["supported_features"] is not None
+    assert positive(results["figures"]["scale"]["idle"]["idle_clients"])
+    assert results["isolation"] == {"passed": True, "foreign": 0}
+    assert {t["name"] for t in results["targets"]} and all(
+        isinstance(t["passed"], bool) for t in results["targets"]
+    )
+    assert "Targets" in proc.stdout

@@ -1,0 +1,165 @@
+"""Kernels behind a real kernel gateway (``jupyter kernelgateway``), the server run with
+``--gateway-url``: the bridge relays through the gateway's websocket, buffers included."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.kernelws import PROTOCOLS, Bridge, Page
+from support.servers import CutProxy, Gateway, Server
+from support.snippets import ECHO_TARGET
+
+#: jupyter_server internals (page connection, gateway page): run on the oldest server too
+pytestmark = pytest.mark.server_internals
+
+each_protocol = pytest.mark.parametrize("protocol", PROTOCOLS)
+
+OPEN_FROM_KERNEL = """
+from comm import create_comm
+k = create_comm(target_name="from_kernel", data={"hello": 1}, buffers=[b"\\x00\\x01\\x02"])
+"""
+
+
+def server_for(gateway: Gateway, root: Path) -> Server:
+    return Server("server", root, extra_args=gateway.server_args()).start()
+
+
+@pytest.fixture(scope="module")
+def gateway_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    gateway = Gateway(tmp_path_factory.mktemp("gateway")).start()
+    server = server_for(gateway, tmp_path_factory.mktemp("server"))
+    yield server
+    server.stop()
+    gateway.stop()
+
+
+async def echo_kernel(server: Server, protocol: str = "v1") -> tuple[str, Page]:
+    kid = server.start_kernel()
+    page = await Page.connect(server.ws_fetch, "api", "kernels", kid, "channels", protocol="legacy")
+    await page.execute(ECHO_TARGET)
+    return kid, page
+
+
+@each_protocol
+async def test_page_opened_comm_with_buffers_both_ways(gateway_server, protocol):
+    kid, page = await echo_kernel(gateway_server)
+    client = await Bridge.connect(
+        gateway_server.ws_fetch, "comm-bridge", "kernels", kid, "channels", protocol=protocol
+    )
+    comm_id = await client.open_comm("echo", {"x": 1})
+    await client.send(
+        "comm_msg", {"comm_id": comm_id, "data": {"n": 2}}, buffers=[b"\x00\xff" * 1000, b"abc"]
+    )
+    echo = await client.next_on_comm(comm_id)
+    assert echo["content"]["data"] == {"n": 2}
+    assert [bytes(b) for b in echo["buffers"]] == [b"\x00\xff" * 1000, b"abc"]
+    assert await page.evaluate("received") == [
+        ["open", comm_id, {"x": 1}, 0],
+        ["msg", comm_id, {"n": 2}, [2000, 3]],
+    ]
+    # the page's own connection saw none of it (its status included)
+    sent = {m["header"]["msg_id"] for m in client.sent}
+    assert not [
+        m
+        for m in page.messages
+        if m["content"].get("comm_id") == comm_id or m["parent_header"].get("msg_id") in sent
+    ]
+
+
+async def test_kernel_opened_comm_with_buffers_reaches_the_client_not_the_page(gateway_server):
+    kid, page = await echo_kernel(gateway_server)
+    client = await Bridge.connect(
+        gateway_server.ws_fetch, "comm-bridge", "kernels", kid, "channels"
+    )
+    await client.register("from_kernel")
+    await page.execute(OPEN_FROM_KERNEL)
+    opened = await client.wait_for(lambda m: m["header"]["msg_type"] == "comm_open")
+    assert opened["content"]["data"] == {"hello": 1}
+    assert [bytes(b) for b in opened["buffers"]] == [b"\x00\x01\x02"]
+    comm_id = opened["content"]["comm_id"]
+    assert not [m for m in page.messages if m["content"].get("comm_id") == comm_id]
+    # the page's automatic comm_close never happened, so the comm is alive in the kernel
+    await page.execute("got = []\nk.on_msg(lambda m: got.append(bytes(m['buffers'][0])))")
+    await client.send("comm_msg", {"comm_id": comm_id, "data": {}}, buffers=[b"back"])
+    assert await page.eventually("[g.decode() for g in got]") == ["back"]
+
+
+async def test_outputs_get_the_bootstrap_through_the_gateway(gateway_server):
+    kid, page = await echo_kernel(gateway_server)
+    outputs = await page.execute(
+        "from IPython.display import HTML\nHTML('<script>pycomm</script>')"
+    )
+    (result,) = [m for m in outputs if m["header"]["msg_type"] == "execute_result"]
+    assert kid in result["content"]["data"]["text/html"]  # the bootstrap, bound to its kernel
+
+
+async def test_a_kernel_restart_through_the_gateway(gateway_server):
+    kid, page = await echo_kernel(gateway_server)
+    client = await Bridge.connect(
+        gateway_server.ws_fetch, "comm-bridge", "kernels", kid, "channels"
+    )
+    comm_id = await client.open_comm("echo")
+    await client.comm_msg(comm_id, 1)
+    await client.next_on_comm(comm_id)
+    gateway_server.api("POST", f"api/kernels/{kid}/restart")
+    closed = await client.next_on_comm(comm_id, "comm_close")
+    assert closed["metadata"]["reason"] == "the kernel restarted"
+    page = await Page.connect(
+        gateway_server.ws_fetch, "api", "kernels", kid, "channels", protocol="legacy"
+    )
+    await page.execute(ECHO_TARGET)
+    comm_id = await client.open_comm("echo")
+    await client.comm_msg(comm_id, 2)
+    assert (await client.next_on_comm(comm_id))["content"]["data"] == 2
+
+
+async def test_when_the_gateway_is_gone_clients_are_told(tmp_path):
+    (tmp_path / "gw").mkdir()
+    gateway = Gateway(tmp_path / "gw").start()
+    server = server_for(gateway, tmp_path)
+    try:
+        kid, _ = await echo_kernel(server)
+        client = await Bridge.connect(server.ws_fetch, "comm-bridge", "kernels", kid, "channels")
+        await client.open_comm("echo")
+        gateway.stop()
+        code, reason = await asyncio.wait_for(asyncio.shield(client.closed), 60)
+        assert code == 4004 and "lost the kernel gateway" in reason
+    finally:
+        server.stop()
+        gateway.stop()
+
+
+async def test_a_dropped_gateway_connection_is_made_again(tmp_path):
+    """The network between server and gateway drops: the relay reconnects, and what a client
+    sends meanwhile goes out after, in order."""
+    (tmp_path / "gw").mkdir()
+    gateway = Gateway(tmp_path / "gw").start()
+    proxy = CutProxy(gateway.port).start()
+    server = Server(
+        "server", tmp_path, extra_args=gateway.server_args(f"http://127.0.0.1:{proxy.port}")
+    ).start()
+    try:
+        kid, page = await echo_kernel(server)
+        client = await Bridge.connect(server.ws_fetch, "comm-bridge", "kernels", kid, "channels")
+        comm_id = await client.open_comm("echo")
+        await client.comm_msg(comm_id, 0)
+        await client.next_on_comm(comm_id)
+        proxy.cut()
+        status = await client.wait_for(lambda m: m["header"]["msg_type"] == "bridge_status")
+        assert status["content"]["kernel_connection"] == "reconnecting"
+        for i in (1, 2, 3):
+            await client.comm_msg(comm_id, i)  # held until the gateway is back
+        back = await client.wait_for(lambda m: m["content"].get("kernel_connection") == "connected")
+        assert back["channel"] == "bridge"
+        await client.wait_for(lambda m: m["content"].get("data") == 3)
+        echoes = [m for m in client.of_comm(comm_id) if m["header"]["msg_type"] == "comm_msg"]
+        assert [m["content"]["data"] for m in echoes] == [0, 1, 2, 3]
+        assert not [m for m in client.messages if m["header"]["msg_type"] == "bridge_error"]
+    finally:
+        server.stop()
+        proxy.stop()
+        gateway.stop()

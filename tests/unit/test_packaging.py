@@ -1,0 +1,18 @@
+"""The wheel ships every module of the browser client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_client_module_is_in_the_wheel() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    shipped = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    modules = {f"js/{path.name}" for path in (ROOT / "js").glob("*.js")}
+    assert modules <= set(shipped), sorted(modules - set(shipped))
+    for source in modules:
+        assert shipped[source] == f"jupyter_comm_bridge/static/{Path(source).name}"
