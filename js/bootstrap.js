@@ -19,7 +19,7 @@
     boot.current = kernel_id;
     return;
   }
-  const METHODS = ["new_comm", "open", "register_target", "unregister_target", "send", "on", "comm_info", "on_status"];
+  const METHODS = ["new_comm", "open", "register_target", "unregister_target", "send", "on", "comm_info", "on_status", "display_widget"];
   const readConfig = () => {
     const el = doc.getElementById("jupyter-config-data");
     if (el) {

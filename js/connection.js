@@ -4,9 +4,9 @@
  * @module connection
  */
 
-import { Comm } from "./comm.js";
+import { Comm, ParentRoutes } from "./comm.js";
 import { BridgeLink, CONNECT_TIMEOUT } from "./link.js";
-import { BRIDGE_CHANNEL, ERROR, STATUS } from "./protocol.js";
+import { BRIDGE_CHANNEL, ERROR, STATUS, WATCH_STATUS_REQUEST } from "./protocol.js";
 import { Targets } from "./targets.js";
 import { kernelExists } from "./urls.js";
 import { guarded, uuid } from "./util.js";
@@ -14,6 +14,8 @@ import { encode, message } from "./wire.js";
 
 /** ms a page-opened comm waits for the kernel to confirm it (comm_info) before `opened` rejects. */
 export const OPEN_CHECK = 10000;
+/** The bridge request that asks for the iopub `status` messages of this client's own messages. */
+
 
 /**
  * @typedef {import("./wire.js").Message} Message
@@ -25,10 +27,14 @@ export const OPEN_CHECK = 10000;
  * @typedef {{metadata?: Record<string, any>, buffers?: BufferLike[]}} SendOptions
  * @typedef {import("./targets.js").TargetCallback} TargetCallback
  * @typedef {import("./targets.js").Listener} Listener
+ * @typedef {import("./comm.js").StatusCallback} StatusCallback
+ * @typedef {{display_widget(model_id: string, element: Element): Promise<void>}} WidgetManager
+ *   the widget manager of one connection (js/widgets/, bundled as `widgets.js`)
  * @typedef {import("./link.js").LinkOptions & {
  *   fetch?: typeof fetch,
  *   open_check?: number,
- * }} ConnectionOptions
+ *   widgets?: (connection: KernelConnection) => Promise<WidgetManager>,
+ * }} ConnectionOptions  (`widgets` loads the widget manager: pycomm.js's loadWidgets)
  */
 
 export class KernelConnection {
@@ -46,9 +52,11 @@ export class KernelConnection {
     this.session_id = this.link.session_id;
     /** @type {CommHost} @private */
     this._comm_host = {
-      send: (msg_type, content, metadata, buffers) => this._send_message(msg_type, content, metadata, buffers),
+      send: (msg_type, content, metadata, buffers, on_status) =>
+        this._send_message(msg_type, content, metadata, buffers, on_status),
       local: (msg_type, content, metadata, msg_id) => this._local_message(msg_type, content, metadata, msg_id),
       forget: (comm) => this._forget(comm),
+      comm_info: (target_name) => this.comm_info(target_name),
       log: this.log,
     };
     /** @type {Map<string, Comm>} */ this._comms = new Map();
@@ -57,6 +65,8 @@ export class KernelConnection {
     /** @type {Map<string, {resolve: (m: Message) => void, reject: (e: Error) => void}>} */
     this._requests = new Map();
     /** @type {Set<(status: Status) => void>} */ this._status_callbacks = new Set();
+    /** @private */ this._routes = new ParentRoutes(this.log, (t, c, m) => this._local_message(t, c, m));
+    /** @type {Promise<WidgetManager> | null} @private */ this._widgets = null;
     /** @type {(() => void) | null} */ this._resolve_ready = null;
     /** @type {((e: Error) => void) | null} */ this._reject_ready = null;
     /** @type {Promise<void>} Resolves when the bridge connection is up. */
@@ -166,6 +176,55 @@ export class KernelConnection {
     this.link.connect();
   }
 
+  /**
+   * Show widget model `model_id` in `element` (what the server's widget outputs call); the widget
+   * manager loads on first use. Never throws into the page. @param {string} model_id
+   * @param {Element} element @returns {Promise<void>}
+   */
+  display_widget(model_id, element) {
+    const load = this.options.widgets || (() => Promise.reject(new Error("pycomm: no widget manager here")));
+    this._widgets ??= load(this);
+    return this._widgets.then((manager) => manager.display_widget(model_id, element)).catch((e) => {
+      this.log.error(`pycomm: widget ${model_id} not shown:`, e);
+      if (element) element.textContent = "Widget not shown: the widget code could not be loaded (see the browser console).";
+    });
+  }
+
+  // --- for the widget manager (js/widgets/) -----------------------------------------------
+
+  /** A Comm for a comm the kernel has open (sends no comm_open), or the one known.
+   * @param {string} comm_id @param {string} target_name @internal */
+  _adopt(comm_id, target_name) {
+    const known = this._comms.get(comm_id);
+    if (known) return known;
+    const comm = new Comm(this._comm_host, comm_id, target_name);
+    comm._settle(null);
+    this._comms.set(comm_id, comm);
+    return comm;
+  }
+
+  /** Ask the server for the kernel status of our messages, in every session from now on. @internal */
+  _watch_status() {
+    this._routes.want();
+    this._sync_status_watch();
+  }
+
+  /** @private */
+  _sync_status_watch() {
+    if (this.link.ready && this._routes.due()) this._send(this._message(BRIDGE_CHANNEL, WATCH_STATUS_REQUEST, {}));
+  }
+
+  /** Send the kernel's iopub messages without comm_id whose parent is `msg_id` to `handler`.
+   * @param {string} msg_id @param {(msg: Message) => void} handler @internal */
+  _capture(msg_id, handler) {
+    this._routes.capture(msg_id, handler);
+  }
+
+  /** @param {string} msg_id @param {(msg: Message) => void} [handler] (all of them without) @internal */
+  _release(msg_id, handler) {
+    this._routes.release(msg_id, handler);
+  }
+
   // --- what the link reports ----------------------------------------------------
 
   /** @returns {LinkEvents} @private */
@@ -195,8 +254,12 @@ export class KernelConnection {
 
   /** The session is up (new or resumed). @param {boolean} resumed @private */
   _session_up(resumed) {
-    if (!resumed) this._targets.registered.clear();
+    if (!resumed) {
+      this._targets.registered.clear();
+      this._routes.new_session();
+    }
     this._sync_targets();
+    this._sync_status_watch();
     this._set_status("connected");
     this._resolve_ready?.();
   }
@@ -213,6 +276,7 @@ export class KernelConnection {
       const content = { comm_id: comm.comm_id, data: {} };
       comm._handle_close(this._local_message("comm_close", content, { reason: why }));
     }
+    this._routes.settle_all(why);
     const error = new Error(`pycomm: ${why}`);
     for (const request of this._requests.values()) request.reject(error);
     this._requests.clear();
@@ -238,6 +302,8 @@ export class KernelConnection {
         const { kernel_connection, reason } = msg.content;
         this.log.info(`pycomm: kernel ${this.kernel_id}: ${kernel_connection}${reason ? ` (${reason})` : ""}`);
       }
+    } else if (msg.channel === "iopub" && !("comm_id" in msg.content)) {
+      this._routes.route(msg); // status, captured outputs
     } else if (type === "comm_open") {
       this._kernel_opened(msg);
     } else if (type === "comm_msg") {
@@ -257,14 +323,13 @@ export class KernelConnection {
   _kernel_opened(msg) {
     const { comm_id, target_name } = msg.content;
     const callback = this._targets.callbacks.get(target_name);
-    if (!this._targets.wants(target_name)) {
+    const adopted = this._comms.get(comm_id); // known already (_adopt): its open came late
+    if (!adopted && !this._targets.wants(target_name)) {
       // unregistered while the open was on its way: refuse it, as Jupyter frontends do
       this._send(this._message("shell", "comm_close", { comm_id, data: {} }));
       return;
     }
-    const comm = new Comm(this._comm_host, comm_id, target_name);
-    comm._settle(null); // the kernel opened it
-    this._comms.set(comm_id, comm);
+    const comm = adopted || this._adopt(comm_id, target_name);
     if (callback) guarded(this.log, `target ${target_name}`, () => callback(comm, msg));
     this._targets.notify(target_name, msg, this.log);
   }
@@ -278,6 +343,8 @@ export class KernelConnection {
       request.reject(new Error(`pycomm: ${ename}: ${evalue}`));
       return;
     }
+    if (msg_type === WATCH_STATUS_REQUEST) return this._routes.refused(`kernel ${this.kernel_id}: ${ename}: ${evalue}`);
+    this._routes.settle(msg.parent_header.msg_id, evalue); // a refused message has no status to wait for
     this.log.error(`pycomm: the bridge refused ${msg_type || "a message"}: ${ename}: ${evalue}`);
     const comm = this._comms.get(comm_id);
     if (comm && msg_type === "comm_open") {
@@ -303,34 +370,8 @@ export class KernelConnection {
     this._comms.set(comm_id, comm);
     const content = { comm_id, target_name, data: data === undefined ? {} : data };
     this._send_message("comm_open", content, metadata, buffers);
-    this._check_open(comm);
+    comm._check_open(this.options.open_check ?? OPEN_CHECK, this.options);
     return comm;
-  }
-
-  /**
-   * Ask the kernel whether it opened `comm` (comm_info, which the bridge sends after the
-   * comm_open on the same shell): a kernel without the target, or without comm support,
-   * answers without it, and the comm closes with that reason instead of staying silent.
-   * @param {Comm} comm
-   * @private
-   */
-  _check_open(comm) {
-    const ms = this.options.open_check ?? OPEN_CHECK;
-    if (!ms) return comm._settle(null);
-    const timer = (this.options.setTimeout || setTimeout)(() => {
-      comm._settle(new Error(`pycomm: the kernel did not confirm comm ${comm.comm_id} within ` +
-        `${ms / 1000}s: it is busy, or it does not support comms`));
-    }, ms);
-    const done = () => (this.options.clearTimeout || clearTimeout)(timer);
-    this.comm_info(comm.target_name).then((comms) => {
-      done();
-      if (comm.comm_id in comms || comm.closed) return comm._settle(null);
-      const reason = `the kernel did not open the comm: it has no target "${comm.target_name}", ` +
-        "or does not support comms opened from the page";
-      this.log.warn(`pycomm: comm ${comm.comm_id}: ${reason}`);
-      this._send_message("comm_close", { comm_id: comm.comm_id, data: {} });
-      comm._handle_close(this._local_message("comm_close", { comm_id: comm.comm_id, data: {} }, { reason }));
-    }, (/** @type {Error} */ e) => (done(), comm._settle(e)));
   }
 
   /** @param {Comm} comm @private */
@@ -344,13 +385,16 @@ export class KernelConnection {
    * @param {Record<string, any>} content
    * @param {Record<string, any>} [metadata]
    * @param {BufferLike[]} [buffers]
+   * @param {StatusCallback} [on_status] gets the kernel's status messages of this one
    * @returns {string} the msg_id
    * @private
    */
-  _send_message(msg_type, content, metadata, buffers) {
+  _send_message(msg_type, content, metadata, buffers, on_status) {
     const msg = this._message("shell", msg_type, content, metadata, buffers);
+    const msg_id = msg.header.msg_id;
+    if (on_status) this._routes.hook(msg_id, on_status);
     this._send(msg);
-    return msg.header.msg_id;
+    return msg_id;
   }
 
   /** @param {OutgoingMessage} msg @private */

@@ -193,6 +193,7 @@ export class BridgeLink {
     if (hello.max_queued_bytes > 0) this.ack_bytes = hello.max_queued_bytes / ACK_BYTES_DIVISOR;
     this.attempt = 0;
     (this.options.clearTimeout || clearTimeout)(this.window_timer);
+    this.window_timer = null; // the next drop starts the window again
     if (hello.resumed) {
       this.trim(hello.received);
     } else if (this.had_session) {

@@ -14,6 +14,8 @@ export const HELLO = "bridge_hello";
 export const ACK = "bridge_ack";
 export const ERROR = "bridge_error";
 export const STATUS = "bridge_status";
+/** Bridge request: from then on, also the iopub status of the client's own messages. */
+export const WATCH_STATUS_REQUEST = "watch_status_request";
 /** Query parameter: `?resumable=1` asks for the session layer (hello, acks, replay). */
 export const RESUMABLE_PARAM = "resumable";
 /** Query parameter: `?resume=n` on a reconnect, n the counted frames we have. */

@@ -26,7 +26,25 @@ export { decode, encode, message, PROTOCOL_VERSION } from "./wire.js";
  * @typedef {import("./connection.js").ConnectionOptions} ConnectionOptions
  * @typedef {import("./boot.js").Boot} Boot
  * @typedef {import("./boot.js").QueueEntry} QueueEntry
+ * @typedef {import("./connection.js").WidgetManager} WidgetManager
  */
+
+/**
+ * The widget manager of `connection`, from the widget bundle that the server serves beside
+ * this module (`widgets.js`: js/widgets/), imported the first time a widget is displayed.
+ * @param {KernelConnection} connection
+ * @returns {Promise<WidgetManager>}
+ */
+export async function loadWidgets(connection) {
+  const url = new URL("./widgets.js", import.meta.url).href;
+  /** @type {{create_manager(connection: KernelConnection): WidgetManager}} */ let module;
+  try {
+    module = await import(url);
+  } catch (e) {
+    throw new Error(`pycomm: could not load the widget code from ${url}: ${e}`);
+  }
+  return module.create_manager(connection);
+}
 
 /** Every KernelConnection of the page, created (and connected) on first use. */
 export class Root {
@@ -63,6 +81,7 @@ export function install(win, boot) {
     location: win.location,
     setTimeout: win.setTimeout ? win.setTimeout.bind(win) : undefined,
     clearTimeout: win.clearTimeout ? win.clearTimeout.bind(win) : undefined,
+    widgets: loadWidgets,
   });
   boot.impl = root;
   for (const call of boot.queue.splice(0)) {

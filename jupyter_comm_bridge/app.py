@@ -8,7 +8,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Int
 
 from . import EXTENSION_NAME
-from .client_files import CLIENT_URL_PATTERN, ClientFileHandler, ClientFiles, client_dir
+from .client_files import CLIENT_URL_PATTERN, ClientFileHandler, ClientFiles, client_dirs
 from .gateway_page import GatewayPageMixin
 from .handler import URL_PATTERN, BridgeWebsocketHandler
 from .injection import Injector
@@ -16,6 +16,7 @@ from .internals import is_gateway_connection
 from .page import PageConnectionMixin
 from .registry import RelayRegistry
 from .subshells import SUBSHELL_MODES
+from .widgets import WIDGETS_MODES, widgets_enabled
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 
@@ -112,14 +113,28 @@ class CommBridgeApp(ExtensionApp):
         order it sent them in every mode.""",
     )
 
+    widgets = Enum(
+        WIDGETS_MODES,
+        "auto",
+        config=True,
+        help="""Widgets (ipywidgets, anywidget) for pages with no widget manager of their own:
+        "auto" (on unless this server's environment has a widget frontend, jupyterlab_widgets
+        or widgetsnbextension), "on" or "off". When on, the bridge keeps the widgets' comms
+        from every page connection of the server and renders widget outputs itself.""",
+    )
+
     registry: RelayRegistry
     injector: Injector
+    #: The ``widgets`` mode, decided at start for this server.
+    widgets_enabled: bool
     client: ClientFiles
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None and self.serverapp.event_logger is not None
+        self.widgets_enabled = widgets_enabled(self.widgets)
+        self.log.info("comm-bridge: widgets %s", "on" if self.widgets_enabled else "off")
         self.registry = RelayRegistry(self.serverapp.kernel_manager, self, self.log)
-        self.client = ClientFiles(client_dir())
+        self.client = ClientFiles(client_dirs())
         self.injector = Injector.from_client(self.client)
         base = self.settings["kernel_websocket_connection_class"]
         self.settings["kernel_websocket_connection_class"] = page_connection_class(base)

@@ -93,6 +93,8 @@ class Client:
         self._reported = 0.0
         #: IOLoop timeout that ends the client if no socket comes back in time.
         self.expiry: object | None = None
+        #: Whether it asked for the iopub status of its own messages (``watch_status``).
+        self.watches_status = False
 
     # --- sockets come and go ------------------------------------------------
 

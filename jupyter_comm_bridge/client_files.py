@@ -18,17 +18,25 @@ CLIENT_URL_PATTERN = r"comm-bridge/client/(?P<version>[0-9a-f]+)/(?P<name>[A-Za-
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def client_dir() -> Path:
-    """The client: packaged under ``static/``, or ``js/`` in a source checkout."""
+def client_dirs() -> list[Path]:
+    """The client: packaged under ``static/`` (the widget bundle too), or in a source checkout
+    ``js/`` and the bundle's build output ``js/widgets/dist/``."""
     packaged = Path(__file__).parent / "static"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "js"
+    if packaged.is_dir():
+        return [packaged]
+    checkout = Path(__file__).parent.parent / "js"
+    return [checkout, checkout / "widgets" / "dist"]
 
 
 class ClientFiles:
     """The client's modules, read once at start-up, and their version."""
 
-    def __init__(self, directory: Path) -> None:
-        self.files = {path.name: path.read_bytes() for path in sorted(directory.glob("*.js"))}
+    def __init__(self, directories: list[Path]) -> None:
+        self.files = {
+            path.name: path.read_bytes()
+            for directory in directories
+            for path in sorted(directory.glob("*.js"))
+        }
         digest = hashlib.sha256()
         for name, body in self.files.items():
             digest.update(name.encode() + b"\0" + body + b"\0")

@@ -111,6 +111,8 @@ class ClientFrames:
         if msg.msg_type in COMM_TYPES:
             comm_id = gate.check_comm(self.table, client.session_id, msg, self.unpack)
         self.state.requests.add(msg.msg_id, client.session_id)
+        if client.watches_status:
+            self.state.status_watched.add(msg.msg_id, client.session_id)
         try:
             self.link.send_comm(client.session_id, msg, self._target_of(msg, comm_id), comm_id)
         except UpstreamError as e:
@@ -134,6 +136,10 @@ class ClientFrames:
         kind = msg.msg_type.removesuffix("_request")
         if kind not in protocol.BRIDGE_REQUESTS:
             raise Refused("MessageRefused", f"unknown bridge message {msg.msg_type!r}")
+        if kind == "watch_status":
+            client.watches_status = True
+            self._reply(client, msg, kind, {"status": "ok"})
+            return
         target_name = gate.require_target_name(msg, self.unpack)
         claimed: list[PendingComm] = []
         if kind == "register_target":
@@ -141,16 +147,19 @@ class ClientFrames:
         else:
             self.table.unregister(client.session_id, target_name)
         reply: TargetReplyContent = {"status": "ok", "target_name": target_name}
-        self.state.deliver(
-            client.session_id,
-            wire.build_message(
-                self.session, BRIDGE_CHANNEL, f"{kind}_reply", dict(reply), msg.header
-            ),
-        )
+        self._reply(client, msg, kind, dict(reply))
         for pending in claimed:
             pending.held.clear()  # the page's automatic comm_close must not reach the kernel
             for kept in pending.messages:
                 self.state.deliver(client.session_id, kept)
+
+    def _reply(
+        self, client: Client, request: WireMessage, kind: str, content: dict[str, Any]
+    ) -> None:
+        reply = wire.build_message(
+            self.session, BRIDGE_CHANNEL, f"{kind}_reply", content, request.header
+        )
+        self.state.deliver(client.session_id, reply)
 
     def _error(
         self,

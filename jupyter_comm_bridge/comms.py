@@ -43,8 +43,11 @@ class PendingComm:
 class CommTable:
     """The comms and registered targets of one kernel."""
 
-    def __init__(self, pending_limit: int) -> None:
+    def __init__(self, pending_limit: int, kept_targets: frozenset[str] = frozenset()) -> None:
         self.targets: dict[str, set[SessionId]] = {}
+        #: Targets whose kernel-opened comms the bridge keeps (from the page too) for as long
+        #: as the kernel has them, whoever registers the target and when (widgets).
+        self.kept_targets = kept_targets
         self.comms: dict[str, CommRecord] = {}
         self.pending: dict[str, PendingComm] = {}
         self.pending_limit = pending_limit
@@ -53,8 +56,15 @@ class CommTable:
     # --- what clients do -------------------------------------------------
 
     def register(self, session_id: SessionId, target_name: str) -> list[PendingComm]:
-        """Register a target for a client; returns the pending comms it claims."""
+        """Register a target for a client; returns the pending comms it claims.
+
+        A kept target's comms that the kernel already opened are the client's at once.
+        """
         self.targets.setdefault(target_name, set()).add(session_id)
+        if target_name in self.kept_targets:
+            for record in self.comms.values():
+                if record.opened_by is None and record.target_name == target_name:
+                    record.clients.add(session_id)
         claimed = [p for p in self.pending.values() if p.target_name == target_name]
         for pending in claimed:
             self._drop_pending(pending.comm_id)
@@ -94,7 +104,7 @@ class CommTable:
         orphans = []
         for comm_id, record in list(self.comms.items()):
             record.clients.discard(session_id)
-            if not record.clients:
+            if not record.clients and not self._kept(record):
                 del self.comms[comm_id]
                 orphans.append(comm_id)
         return orphans
@@ -147,7 +157,7 @@ class CommTable:
         """
         if msg.msg_type == "comm_open":
             clients = set(self.targets.get(target_name or "", ()))
-            if clients:
+            if clients or target_name in self.kept_targets:
                 self.comms[comm_id] = CommRecord(comm_id, target_name or "", None, clients)
             elif window > 0 and comm_id not in self.pending:
                 self.pending[comm_id] = PendingComm(comm_id, target_name or "", now + window)
@@ -167,8 +177,11 @@ class CommTable:
     def hides_from_page(self, msg: WireMessage, comm_id: str, target_name: str | None) -> bool:
         """Is this kernel message bridge traffic the page must not see?"""
         if msg.msg_type == "comm_open":
-            return bool(self.targets.get(target_name or ""))
+            return bool(self.targets.get(target_name or "")) or target_name in self.kept_targets
         return comm_id in self.comms
+
+    def _kept(self, record: CommRecord) -> bool:
+        return record.opened_by is None and record.target_name in self.kept_targets
 
     # --- pending comms ---------------------------------------------------
 

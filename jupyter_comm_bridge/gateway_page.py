@@ -19,31 +19,31 @@ from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado.websocket import WebSocketClosedError
 
 from . import internals, wire
-from .page import DISPLAY_HINTS, DROP, HEADER_HINTS, BridgeApp, verdict
+from .page import DROP, BridgeApp, header_hints, verdict
 from .protocol import LEGACY_PROTOCOL
+from .widgets import Captures
 from .wire import MalformedMessage
-
-#: The page's header hints for whole legacy frames, by "the kernel has no relay".
-_TEXT_HINTS = {
-    True: tuple(hint.decode() for hint in DISPLAY_HINTS),
-    False: tuple(hint.decode() for hint in HEADER_HINTS),
-}
-_BINARY_HINTS = {True: DISPLAY_HINTS, False: HEADER_HINTS}
 
 
 def frame_to_page(
-    bridge: BridgeApp, kernel_id: str, frame: wire.Frame, session: Session
+    bridge: BridgeApp, kernel_id: str, frame: wire.Frame, session: Session, captures: Captures
 ) -> wire.Frame | None:
     """The frame the page gets instead of ``frame`` (legacy protocol), or None for none."""
     relay = bridge.registry.get(kernel_id)
-    hints = (_TEXT_HINTS if isinstance(frame, str) else _BINARY_HINTS)[relay is None]
-    if not any(hint in frame for hint in hints):  # type: ignore[operator]
+    hints = header_hints(relay is not None, bridge.widgets_enabled, bool(captures))
+    if isinstance(frame, str):
+        found = any(hint.decode() in frame for hint in hints)
+    else:
+        found = any(hint in frame for hint in hints)
+    if not found:
         return frame
     try:
         msg = wire.decode_frame(frame, LEGACY_PROTOCOL, session.pack, session.unpack)
     except MalformedMessage:
         return frame
-    change = verdict(bridge, relay, kernel_id, msg, session) if msg.channel == "iopub" else None
+    if msg.channel != "iopub":
+        return frame
+    change = verdict(bridge, relay, kernel_id, msg, session, captures)
     if change is DROP:
         return None
     if change is None or not isinstance(frame, str):
@@ -61,6 +61,7 @@ class GatewayPageMixin(internals.GatewayConnectionHooks):
     session: Session
     log: Any
     _bridge: BridgeApp | None
+    _captures: Captures
 
     def on_binary_frame(self, frame: bytes) -> None:
         """A binary frame from the gateway (with buffers): inspected, and kept binary."""
@@ -71,7 +72,7 @@ class GatewayPageMixin(internals.GatewayConnectionHooks):
         bridge = self._bridge
         if bridge is not None and len(args) == 1:
             try:
-                out = frame_to_page(bridge, self.kernel_id, args[0], self.session)
+                out = frame_to_page(bridge, self.kernel_id, args[0], self.session, self._captures)
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message to the page")
                 out = args[0]
@@ -85,7 +86,7 @@ class GatewayPageMixin(internals.GatewayConnectionHooks):
         out: wire.Frame | None = frame
         if bridge is not None:
             try:
-                out = frame_to_page(bridge, self.kernel_id, frame, self.session)
+                out = frame_to_page(bridge, self.kernel_id, frame, self.session, self._captures)
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message to the page")
         if out is not None:

@@ -1,7 +1,8 @@
 """The bootstrap put into outputs that use ``pycomm``.
 
 An output qualifies when its ``text/html`` or ``application/javascript`` data
-mentions ``pycomm``, or when its output metadata has ``"pycomm": true``. The
+mentions ``pycomm``, or when its output metadata has ``"pycomm": true``; and, when the
+bridge serves widgets (see :mod:`.widgets`), a widget-view output with no HTML. The
 bootstrap (``js/bootstrap.js``) goes before the output's own scripts; the only
 values it carries are the kernel id and the client's version, written as JS
 string literals escaped for an HTML ``<script>`` too.
@@ -17,6 +18,7 @@ from .client_files import ClientFiles
 
 DISPLAY_TYPES = frozenset({"display_data", "execute_result", "update_display_data"})
 HTML = "text/html"
+VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 JAVASCRIPT = "application/javascript"
 #: Output metadata key that asks for the bootstrap even if the data doesn't say "pycomm".
 METADATA_KEY = "pycomm"
@@ -72,25 +74,56 @@ class Injector:
         args = f"{js_string(kernel_id)}, {js_string(self.version)}, {element}"
         return self.template.replace(PLACEHOLDER, args)
 
-    def inject(self, kernel_id: str, content: dict[str, Any]) -> dict[str, Any] | None:
-        """New content with the bootstrap, or None when the output doesn't use pycomm."""
+    def inject(
+        self, kernel_id: str, content: dict[str, Any], widgets: bool = False
+    ) -> dict[str, Any] | None:
+        """New content with the bootstrap, or None when the output doesn't use pycomm.
+
+        With ``widgets``, a widget-view output with no HTML of its own gets one that
+        mounts the widget's view.
+        """
         data = content.get("data")
         if not isinstance(data, dict):
             return None
         metadata = content.get("metadata")
         asked = isinstance(metadata, dict) and bool(metadata.get(METADATA_KEY))
         html, js = data.get(HTML), data.get(JAVASCRIPT)
+        model_id = view_model_id(data) if widgets and html is None else None
         use_html = isinstance(html, str) and (asked or "pycomm" in html)
         use_js = isinstance(js, str) and (asked or "pycomm" in js)
-        if not (use_html or use_js):
+        if not (use_html or use_js or model_id):
             return None
         data = dict(data)
-        if use_html:
+        if use_html or model_id:
             script = self.script(kernel_id, HTML_ELEMENT)
-            data[HTML] = f"<script data-pycomm-bootstrap>{script}</script>{html}"
+            body = view_markup(model_id) if model_id else html
+            data[HTML] = f"<script data-pycomm-bootstrap>{script}</script>{body}"
         if use_js:
             script = self.script(kernel_id, JS_ELEMENT)
             data[JAVASCRIPT] = (
                 f"{script}\nvar pycomm = window.pycomm.kernel({js_string(kernel_id)});\n{js}"
             )
         return {**content, "data": data}
+
+
+def view_model_id(data: dict[str, Any]) -> str | None:
+    """The model_id of a widget-view output's data (ipywidgets protocol 2), if it is one."""
+    view = data.get(VIEW_MIMETYPE)
+    if isinstance(view, str):  # some kernels send the JSON as a string
+        try:
+            view = json.loads(view)
+        except ValueError:
+            return None
+    if not isinstance(view, dict) or view.get("version_major") != 2:
+        return None
+    model_id = view.get("model_id")
+    return model_id if isinstance(model_id, str) and model_id else None
+
+
+def view_markup(model_id: str) -> str:
+    """The HTML that mounts a widget's view (after the bootstrap)."""
+    element = "document.currentScript.previousElementSibling"
+    return (
+        '<div class="pycomm-widget"></div>'
+        f"<script>pycomm.display_widget({js_string(model_id)}, {element})</script>"
+    )

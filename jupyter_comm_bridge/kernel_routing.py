@@ -49,6 +49,8 @@ class KernelRouting:
                 self._route_reply(msg)
             elif msg.channel == "control":
                 self.link.on_control(msg)
+            elif msg.msg_type == "status" and self.state.status_watched:
+                self._route_status(msg)
         except Exception:
             self.log.exception(
                 "comm-bridge: error routing %s from kernel %s (comm_id=%s)",
@@ -83,6 +85,25 @@ class KernelRouting:
             reply = self.table.comm_info_for(session_id, msg.content(self.unpack))
             msg = wire.with_content(msg, reply, self.session.pack)
         self.state.deliver(session_id, msg)
+
+    def _route_status(self, msg: WireMessage) -> None:
+        """The iopub status of a message whose client watches its status."""
+        parent_id = msg.parent_header(self.unpack).get("msg_id", "")
+        session_id = self.state.status_watched.get(parent_id)
+        if session_id is None:
+            return
+        if msg.content(self.unpack).get("execution_state") == "idle":
+            self.state.status_watched.pop(parent_id)
+        self.state.deliver(session_id, msg)
+
+    def deliver_captured(self, msg: WireMessage, comm_id: str) -> None:
+        """An output an Output widget captured (see widgets.Captures): to its clients, once
+        (each page connection that sees it hands it over)."""
+        record = self.table.comms.get(comm_id)
+        if record is None or self._seen.note(msg.msg_id):
+            return
+        for session_id in record.clients:
+            self.state.deliver(session_id, msg)
 
     # --- pending comms -------------------------------------------------------------
 

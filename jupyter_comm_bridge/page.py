@@ -17,16 +17,28 @@ from typing import Any, Protocol
 from jupyter_client.session import Session
 
 from . import EXTENSION_NAME, internals, wire
-from .injection import DISPLAY_TYPES, Injector
+from .injection import DISPLAY_TYPES, VIEW_MIMETYPE, Injector
 from .protocol import COMM_TYPES, LEGACY_PROTOCOL
 from .registry import RelayRegistry
 from .relay import KernelRelay
+from .widgets import OUTPUT_TYPES, WIDGET_TARGET, Captures
 from .wire import MalformedMessage, WireMessage
 
-#: Cheap tests on the raw header bytes, before any parsing.
-HEADER_HINTS = (b'"comm_', b'display_data"', b'"execute_result"', b'"status"')
-#: On a kernel with no relay only outputs can concern the bridge (comms and status need one).
+#: Cheap tests on the raw header bytes, before any parsing: on a kernel with no relay only
+#: outputs (and, with widgets, widget comm_opens) concern the bridge; comms and status need a
+#: relay; other outputs an Output widget's capture.
 DISPLAY_HINTS = (b'display_data"', b'"execute_result"')
+WIDGET_HINTS = (b'"comm_open"',)
+RELAY_HINTS = (b'"comm_', b'"status"')
+CAPTURE_HINTS = (b'"stream"', b'"error"', b'"clear_output"')
+
+
+def header_hints(relay: bool, widgets: bool, capturing: bool) -> tuple[bytes, ...]:
+    """What a header must contain for the bridge to look further at its message."""
+    hints = DISPLAY_HINTS + (RELAY_HINTS if relay else WIDGET_HINTS if widgets else ())
+    return hints + CAPTURE_HINTS if capturing else hints
+
+
 #: A verdict of :func:`_verdict`: the page must not get the message.
 DROP = object()
 
@@ -37,6 +49,7 @@ class BridgeApp(Protocol):
     registry: RelayRegistry
     injector: Injector
     page_nodelay: bool
+    widgets_enabled: bool
 
 
 class PageConnectionMixin:
@@ -53,6 +66,14 @@ class PageConnectionMixin:
     def _bridge(self) -> BridgeApp | None:
         bridge: BridgeApp | None = self.websocket_handler.settings.get(EXTENSION_NAME)
         return bridge
+
+    @property
+    def _captures(self) -> Captures:
+        """What this connection's Output widgets capture (widgets.Captures)."""
+        captures: Captures | None = getattr(self, "_comm_bridge_captures", None)
+        if captures is None:
+            captures = self._comm_bridge_captures = Captures()
+        return captures
 
     def connect(self) -> Any:
         bridge = self._bridge
@@ -85,7 +106,7 @@ class PageConnectionMixin:
         """The arguments to pass on, or () when the page must not get the message."""
         stream, msg_list = args[0], args[1]
         channel = stream if isinstance(stream, str) else getattr(stream, "channel", "")
-        out = to_page(bridge, self.kernel_id, channel, msg_list, self.session)
+        out = to_page(bridge, self.kernel_id, channel, msg_list, self.session, self._captures)
         return () if out is None else (stream, out, *args[2:])
 
     def handle_incoming_message(self, incoming_msg: wire.Frame) -> None:
@@ -103,7 +124,12 @@ class PageConnectionMixin:
 
 
 def to_page(
-    bridge: BridgeApp, kernel_id: str, channel: str, msg_list: list[bytes], session: Session
+    bridge: BridgeApp,
+    kernel_id: str,
+    channel: str,
+    msg_list: list[bytes],
+    session: Session,
+    captures: Captures,
 ) -> list[bytes] | None:
     """The message the page gets instead of ``msg_list``, or None for none."""
     if channel != "iopub":
@@ -111,13 +137,14 @@ def to_page(
     idx, parts = wire.split_zmq(msg_list)
     raw_header = parts[0]
     relay = bridge.registry.get(kernel_id)
-    if not any(hint in raw_header for hint in (DISPLAY_HINTS if relay is None else HEADER_HINTS)):
+    hints = header_hints(relay is not None, bridge.widgets_enabled, bool(captures))
+    if not any(hint in raw_header for hint in hints):
         return msg_list
     header = session.unpack(raw_header)
     if not isinstance(header, dict):
         return msg_list
     msg = WireMessage(channel, parts, header)
-    change = verdict(bridge, relay, kernel_id, msg, session)
+    change = verdict(bridge, relay, kernel_id, msg, session, captures)
     if change is None:
         return msg_list
     if change is DROP:
@@ -131,24 +158,41 @@ def verdict(
     kernel_id: str,
     msg: WireMessage,
     session: Session,
+    captures: Captures,
 ) -> Any:
-    """What becomes of a message to the page (``relay``: the kernel's, if it has one).
+    """What becomes of a message to the page (``relay``: the kernel's, if it has one;
+    ``captures``: what the connection's Output widgets capture).
 
     None: it passes on; DROP: the page must not get it; a dict: its new content.
     """
-    msg_type = msg.msg_type
+    msg_type, unpack = msg.msg_type, session.unpack
+    if relay is None and bridge.widgets_enabled and msg_type == "comm_open":
+        if msg.target_name(unpack) == WIDGET_TARGET:
+            relay = bridge.registry.relay(kernel_id)  # the bridge keeps widgets' comms
     if relay is not None and msg_type in COMM_TYPES:
+        if bridge.widgets_enabled:
+            captures.note(msg, unpack)
         return DROP if relay.page.to_page(msg) else None
     if relay is not None and msg_type == "status":
         # busy/idle around the bridge's own requests would make the page's indicator flicker
-        parent_id = msg.parent_header(session.unpack).get("msg_id")
-        return DROP if relay.page.sent_by_bridge(parent_id) else None
-    if msg_type in DISPLAY_TYPES and b"pycomm" in msg.parts[3]:
-        content = bridge.injector.inject(kernel_id, msg.content(session.unpack))
+        return DROP if relay.page.sent_by_bridge(msg.parent_header(unpack).get("msg_id")) else None
+    if relay is not None and captures and msg_type in OUTPUT_TYPES:
+        comm_id = captures.by_parent.get(msg.parent_header(unpack).get("msg_id", ""))
+        if comm_id is not None:
+            relay.routing.deliver_captured(msg, comm_id)
+            return DROP
+    if msg_type in DISPLAY_TYPES and _may_inject(bridge, msg.parts[3]):
+        content = bridge.injector.inject(kernel_id, msg.content(unpack), bridge.widgets_enabled)
         if content is not None:
             bridge.registry.relay(kernel_id)  # the bridge is in use here: keep new comms claimable
             return content
     return None
+
+
+def _may_inject(bridge: BridgeApp, raw_content: bytes) -> bool:
+    return b"pycomm" in raw_content or (
+        bridge.widgets_enabled and VIEW_MIMETYPE.encode() in raw_content
+    )
 
 
 def _with_content(

@@ -23,7 +23,10 @@ ACK: Final = "bridge_ack"
 ERROR: Final = "bridge_error"
 STATUS: Final = "bridge_status"
 #: Requests a client may send on the bridge channel (``<kind>_request`` / ``<kind>_reply``).
-BRIDGE_REQUESTS: Final = ("register_target", "unregister_target")
+#: ``watch_status``: from then on the client also gets the iopub ``status`` of its own
+#: messages (ipywidgets throttles its updates on them).
+BRIDGE_REQUESTS: Final = ("register_target", "unregister_target", "watch_status")
+WATCH_STATUS_REQUEST: Final = "watch_status_request"
 
 #: What a client may send to the kernel (on the shell channel).
 FORWARDED_TYPES: Final = ("comm_open", "comm_msg", "comm_close", "comm_info_request")
@@ -114,6 +117,7 @@ SHARED: Final = {
     "ACK": ACK,
     "ERROR": ERROR,
     "STATUS": STATUS,
+    "WATCH_STATUS_REQUEST": WATCH_STATUS_REQUEST,
     "RESUMABLE_PARAM": RESUMABLE_PARAM,
     "RESUME_PARAM": RESUME_PARAM,
     "ACK_EVERY": ACK_EVERY,

@@ -27,6 +27,7 @@ from .page_feed import PageFeed
 from .protocol import BRIDGE_CHANNEL, CLOSE_KERNEL_GONE, CLOSE_TOO_SLOW, STATUS, StatusContent
 from .relay_state import RelayState
 from .upstream import UpstreamError
+from .widgets import WIDGET_TARGET
 from .wire import WireMessage
 
 #: Requests remembered for routing their replies.
@@ -35,6 +36,8 @@ REQUESTS_LIMIT = 4096
 
 class RelaySettings(ClientSettings, LinkSettings, FrameSettings, RoutingSettings, Protocol):
     pending_limit: int
+    #: Whether the bridge serves widgets (see widgets.py): their comms are then kept.
+    widgets_enabled: bool
 
 
 class KernelRelay:
@@ -55,7 +58,8 @@ class KernelRelay:
         self.log = log
         self.session = Session(key=kernel_manager.session.key)
         self.unpack = self.session.unpack
-        self.table = CommTable(settings.pending_limit)
+        kept = frozenset({WIDGET_TARGET}) if settings.widgets_enabled else frozenset()
+        self.table = CommTable(settings.pending_limit, kept)
         self.clients = ClientTable(self.session, settings, self._client_ended)
         self.link = KernelLink(
             kernel_manager, self.session, self._from_kernel, settings, log, on_dead, self._status

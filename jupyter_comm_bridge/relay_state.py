@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jupyter_client.session import Session
 
@@ -15,6 +15,8 @@ from .link import KernelLink
 from .wire import Unpack, WireMessage
 
 Deliver = Callable[[SessionId, WireMessage], None]
+#: Messages whose status is watched and not idle yet, per relay.
+STATUS_LIMIT = 4096
 
 
 @dataclass(slots=True)
@@ -29,6 +31,8 @@ class RelayState:
     requests: Recent[str, SessionId]
     deliver: Deliver
     log: logging.Logger
+    #: msg_id of a message of a client that watches its status -> the client.
+    status_watched: Recent[str, SessionId] = field(default_factory=lambda: Recent(STATUS_LIMIT))
 
     @property
     def session(self) -> Session:

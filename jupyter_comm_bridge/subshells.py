@@ -23,6 +23,7 @@ from typing import Any, Literal
 from tornado.ioloop import IOLoop
 
 from .bounded import Recent, RecentKeys
+from .widgets import MAIN_SHELL_TARGETS
 from .wire import WireMessage
 
 SubshellMode = Literal["off", "per-target", "per-comm"]
@@ -84,6 +85,8 @@ class Subshells:
 
     def key_for(self, target_name: str | None, comm_id: str | None) -> str | None:
         """The subshell key of a comm message; None for the main shell."""
+        if target_name in MAIN_SHELL_TARGETS:
+            return None  # widgets: their kernel code is not thread-safe
         if self.mode == "per-target":
             return target_name or None
         if self.mode == "per-comm":

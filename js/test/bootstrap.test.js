@@ -255,3 +255,32 @@ test("the template keeps the server's contract: one placeholder, nothing that en
   const script = code.replace(PLACEHOLDER, '"k", "v", typeof element === "undefined" ? null : element');
   assert.doesNotThrow(() => new vm.Script(script));
 });
+
+test("display_widget is queued like the other calls, then shown by the client (or it says why)", async () => {
+  FakeSocket.instances.length = 0;
+  const page = makePage({ configJson: "{}" });
+  let release;
+  page.importResult = new Promise((resolve) => (release = () => resolve(pycomm)));
+  const output = new FakeElement();
+  run(page, "k1", output);
+  const element = new FakeElement(output);
+  page.document.currentScript = new FakeElement(output);
+  assert.equal(page.pycomm.display_widget("model-1", element), undefined);
+  page.document.currentScript = null;
+  const queued = [...page.__pycomm_boot.queue].map((e) => [e.kernel_id, e.method, e.args[0], e.args[1]]);
+  assert.deepEqual(queued, [["k1", "display_widget", "model-1", element]]);
+  const errors = [];
+  const saved = console.error;
+  console.error = (...args) => errors.push(args.join(" "));
+  try {
+    release();
+    await tick();
+    await page.__pycomm_boot.impl.kernel("k1")._widgets?.catch(() => {});
+    await tick();
+  } finally {
+    console.error = saved;
+  }
+  // node has no widgets.js beside the modules: the output says so, the console says why
+  assert.match(element.textContent, /Widget not shown/);
+  assert.match(errors.join("\n"), /widget model-1 not shown.*widgets\.js/);
+});

@@ -79,6 +79,20 @@ test("past the reconnect window the link reports the session lost", () => {
   assert.deepEqual(seen.at(-1), ["lost", "disconnected for longer than the 5s reconnect window", ["c1"]]);
 });
 
+test("after a resume, the next drop starts the reconnect window again", () => {
+  const { socket, seen, timers } = makeLink({ open: ["c1"] });
+  socket.open({ reconnect_window: 5 });
+  socket.close(1006, "");
+  timers.find((t) => t.ms === BACKOFF[0]).fn();
+  FakeSocket.last().open({ resumed: true, reconnect_window: 5 }); // back within the window
+  const before = timers.filter((t) => t.ms === 5000).length;
+  FakeSocket.last().close(1006, "");
+  const windows = timers.filter((t) => t.ms === 5000);
+  assert.equal(windows.length, before + 1, "no reconnect window after the second drop");
+  windows.at(-1).fn();
+  assert.deepEqual(seen.at(-1), ["lost", "disconnected for longer than the 5s reconnect window", ["c1"]]);
+});
+
 test("a failed handshake asks whether the kernel exists; no: the link gives up", async () => {
   const { link, socket, seen, asked, timers } = makeLink({ exists: false });
   socket.close(1006, "");

@@ -125,8 +125,8 @@ def any_server(request: pytest.FixtureRequest) -> BrowserServer:
 def server_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., BrowserServer]]:
-    """``server_factory(app="lab", base_url="/", extra_args=(), user_settings=None)``: start a
-    server of its own (stopped after the test)."""
+    """``server_factory(app="lab", base_url="/", extra_args=(), user_settings=None, env=None)``:
+    start a server of its own (stopped after the test)."""
     started: list[BrowserServer] = []
 
     def start(
@@ -134,9 +134,10 @@ def server_factory(
         base_url: str = "/",
         extra_args: Sequence[str] = (),
         user_settings: dict[str, dict[str, Any]] | None = None,
+        env: dict[str, str] | None = None,
     ) -> BrowserServer:
         server = start_browser_server(
-            app, tmp_path_factory.mktemp(app), base_url, extra_args, user_settings
+            app, tmp_path_factory.mktemp(app), base_url, extra_args, user_settings, env
         )
         started.append(server)
         return server

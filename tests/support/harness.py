@@ -277,6 +277,7 @@ def start_browser_server(
     base_url: str = "/",
     extra_args: Sequence[str] = (),
     user_settings: dict[str, dict[str, Any]] | None = None,
+    env: dict[str, str] | None = None,
 ) -> BrowserServer:
     """Start ``jupyter <app>`` (``lab`` or ``notebook``) with ``window.jupyterapp`` exposed
     (or ``nbclassic``, the classic Notebook UI, which has no such flag).
@@ -288,7 +289,11 @@ def start_browser_server(
     root.mkdir(parents=True, exist_ok=True)
     expose = EXPOSE_APP_FLAG[app]
     server = BrowserServer(
-        app, root, base_url=base_url, extra_args=[*([expose] if expose else []), *extra_args]
+        app,
+        root,
+        base_url=base_url,
+        extra_args=[*([expose] if expose else []), *extra_args],
+        extra_env=dict(env or {}),
     )
     settings = {k: dict(v) for k, v in DEFAULT_USER_SETTINGS.items()}
     for k, v in (user_settings or {}).items():

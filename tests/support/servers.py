@@ -54,6 +54,8 @@ class Server:
     extension: bool | None = None
     #: Names its HOME and log, for several servers in one root.
     label: str = ""
+    #: Environment variables set for the server (e.g. JUPYTER_PATH).
+    extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,6 +83,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
         self.home.mkdir(parents=True, exist_ok=True)
         env.update(HOME=str(self.home), JUPYTER_RUNTIME_DIR=str(self.home / "runtime"))
+        env.update(self.extra_env)
         return env
 
     @property

@@ -206,6 +206,7 @@ class Settings:
     rate_limit = 0.0
     rate_burst = 1
     comm_subshells = "off"
+    widgets_enabled = False
 
 
 @pytest.fixture

@@ -1,0 +1,73 @@
+/**
+ * A pycomm `Comm` as the classic comm that @jupyter-widgets/base expects (`IClassicComm`).
+ * @module classic_comm
+ */
+
+/**
+ * @typedef {import("../../comm.js").Comm} Comm
+ * @typedef {import("../../wire.js").Message} Message
+ * @typedef {{shell?: Record<string, (msg: Message) => void>,
+ *            iopub?: Record<string, (msg: Message) => void>}} Callbacks  ipywidgets' ICallbacks
+ */
+
+export class ClassicComm {
+  /** @param {Comm} comm */
+  constructor(comm) {
+    this.comm = comm;
+    /** Why the comm closed, when it was closed here (pycomm's `metadata.reason`); "" otherwise. */
+    this.close_reason = "";
+  }
+
+  get comm_id() {
+    return this.comm.comm_id;
+  }
+
+  get target_name() {
+    return this.comm.target_name;
+  }
+
+  /** The comm is open already (opened by `_create_comm`, or by the kernel). @returns {string} */
+  open() {
+    return "";
+  }
+
+  /**
+   * Send on the comm; `callbacks.iopub.status` gets the kernel's busy/idle of this message
+   * (WidgetModel throttles its updates on them).
+   * @param {any} data
+   * @param {Callbacks} [callbacks]
+   * @param {Record<string, any>} [metadata]
+   * @param {(ArrayBuffer | ArrayBufferView)[]} [buffers]
+   * @returns {string} the msg_id
+   */
+  send(data, callbacks, metadata, buffers) {
+    const status = callbacks?.iopub?.status;
+    return this.comm._send(data, metadata, buffers, status && ((msg) => status(msg)));
+  }
+
+  /**
+   * Close the comm, in the kernel too.
+   * @param {any} [data]
+   * @param {Callbacks} [callbacks]
+   * @param {Record<string, any>} [metadata]
+   * @param {(ArrayBuffer | ArrayBufferView)[]} [buffers]
+   * @returns {string}
+   */
+  close(data, callbacks, metadata, buffers) {
+    if (!this.comm.closed) this.comm.close(data, metadata, buffers);
+    return "";
+  }
+
+  /** @param {(msg: Message) => void} callback gets the whole message; buffers are DataViews */
+  on_msg(callback) {
+    this.comm.on_msg(callback);
+  }
+
+  /** @param {(msg: Message) => void} callback */
+  on_close(callback) {
+    this.comm.on_close((msg) => {
+      this.close_reason = msg.metadata?.reason || "";
+      callback(msg);
+    });
+  }
+}

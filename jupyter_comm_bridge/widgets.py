@@ -1,0 +1,109 @@
+"""Jupyter widgets (ipywidgets protocol 2.1) for pages that have no widget manager.
+
+When the server has no widget frontend of its own (no jupyterlab_widgets), the bridge
+takes the widgets' comms: their ``comm_open`` on ``jupyter.widget`` never reaches the page
+(which would close it), a widget-view output gets a ``text/html`` representation that
+mounts the real widget code in the page (``js/widgets``), over the bridge. Output widgets
+capture what a cell prints: per page connection, the outputs whose parent is an Output
+widget's ``msg_id`` go to that widget's clients instead of the page.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from jupyter_core.paths import jupyter_path
+
+from .wire import Unpack, WireMessage
+
+WidgetsMode = Literal["auto", "on", "off"]
+WIDGETS_MODES: tuple[WidgetsMode, ...] = ("auto", "on", "off")
+
+WIDGET_TARGET = "jupyter.widget"
+CONTROL_TARGET = "jupyter.widget.control"
+#: Targets whose handlers are not thread-safe in the kernel: always on its main shell.
+MAIN_SHELL_TARGETS = frozenset({WIDGET_TARGET, CONTROL_TARGET})
+#: The iopub messages an Output widget captures.
+OUTPUT_TYPES = frozenset(
+    {"stream", "display_data", "update_display_data", "execute_result", "error", "clear_output"}
+)
+#: Where a server's own widget frontend would be installed: JupyterLab / Notebook 7
+#: (jupyterlab_widgets) and the classic Notebook (widgetsnbextension).
+MANAGER_FILES = (
+    ("labextensions", "@jupyter-widgets/jupyterlab-manager/package.json"),
+    ("nbextensions", "jupyter-js-widgets/extension.js"),
+)
+
+
+def server_has_widget_manager() -> bool:
+    """Whether this server's environment has a widget frontend (its pages then have one)."""
+    for kind, relative in MANAGER_FILES:
+        for directory in [*jupyter_path(kind), str(Path(sys.prefix) / "share" / "jupyter" / kind)]:
+            if (Path(directory) / relative).is_file():
+                return True
+    return False
+
+
+def widgets_enabled(mode: WidgetsMode) -> bool:
+    return mode == "on" or (mode == "auto" and not server_has_widget_manager())
+
+
+def is_output_model(msg: WireMessage, unpack: Unpack) -> bool:
+    """Whether a ``comm_open`` creates an ipywidgets Output widget."""
+    data = msg.content(unpack).get("data")
+    state = data.get("state") if isinstance(data, dict) else None
+    return (
+        isinstance(state, dict)
+        and state.get("_model_name") == "OutputModel"
+        and state.get("_model_module") == "@jupyter-widgets/output"
+    )
+
+
+def output_msg_id(msg: WireMessage, unpack: Unpack) -> str | None:
+    """The ``msg_id`` an Output widget's update sets ("" when it stops capturing)."""
+    data = msg.content(unpack).get("data")
+    if not isinstance(data, dict) or data.get("method") != "update":
+        return None
+    state = data.get("state")
+    msg_id = state.get("msg_id") if isinstance(state, dict) else None
+    return msg_id if isinstance(msg_id, str) else None
+
+
+class Captures:
+    """What one page connection's Output widgets capture: parent msg_id -> the widget's comm.
+
+    Kept per page connection because each connection reads the kernel's iopub in the
+    kernel's order: an Output widget's update always comes before the outputs it captures.
+    """
+
+    def __init__(self) -> None:
+        #: The comms of the Output widgets this connection has seen opened.
+        self.outputs: set[str] = set()
+        self.by_parent: dict[str, str] = {}
+
+    def update(self, comm_id: str, msg_id: str) -> None:
+        for parent, capturing in list(self.by_parent.items()):
+            if capturing == comm_id:
+                del self.by_parent[parent]
+        if msg_id:
+            self.by_parent[msg_id] = comm_id
+
+    def note(self, msg: WireMessage, unpack: Unpack) -> None:
+        """A widget comm message on its way to this connection's page."""
+        comm_id = msg.comm_id(unpack)
+        if comm_id is None:
+            return
+        if msg.msg_type == "comm_open":
+            if is_output_model(msg, unpack):
+                self.outputs.add(comm_id)
+        elif comm_id in self.outputs:
+            if msg.msg_type == "comm_close":
+                self.outputs.discard(comm_id)
+                self.update(comm_id, "")
+            elif (msg_id := output_msg_id(msg, unpack)) is not None:
+                self.update(comm_id, msg_id)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_parent)

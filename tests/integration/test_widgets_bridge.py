@@ -1,0 +1,151 @@
+"""Widgets through the bridge, at the protocol level (the browser tests use real ipywidgets).
+
+The kernel side here is the widget protocol (ipywidgets 2.1) spoken with the plain comm API,
+so that the server's part is checked on its own: widget comms kept from the page and
+adopted by any client that registers ``jupyter.widget``, widget-view outputs rendered,
+status of a client's own messages, and Output widgets' capture.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from traitlets.config import Config
+
+from support.kernelws import Page
+
+WIDGET = """
+from comm import create_comm
+widget = create_comm(
+    target_name="jupyter.widget",
+    data={"state": {"_model_name": "IntSliderModel", "value": 3}, "buffer_paths": []},
+    metadata={"version": "2.1.0"},
+)
+got = []
+widget.on_msg(lambda msg: got.append(msg["content"]["data"]))
+"""
+
+OUTPUT_WIDGET = """
+from comm import create_comm
+from IPython import get_ipython
+out = create_comm(
+    target_name="jupyter.widget",
+    data={"state": {"_model_name": "OutputModel", "_model_module": "@jupyter-widgets/output",
+                    "msg_id": ""}, "buffer_paths": []},
+    metadata={"version": "2.1.0"},
+)
+def capture():
+    msg_id = get_ipython().kernel.get_parent()["header"]["msg_id"]
+    out.send({"method": "update", "state": {"msg_id": msg_id}, "buffer_paths": []})
+    print("inside the widget", flush=True)
+    out.send({"method": "update", "state": {"msg_id": ""}, "buffer_paths": []})
+    print("in the cell", flush=True)
+"""
+
+VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture
+def jp_server_config(request: pytest.FixtureRequest) -> Config:
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"jupyter_comm_bridge": True}},
+            "CommBridgeApp": {"widgets": getattr(request, "param", "on"), "claim_window": 0.5},
+        }
+    )
+
+
+async def widget_comm(page: Page) -> str:
+    await page.execute(WIDGET)
+    return str(await page.evaluate("widget.comm_id"))
+
+
+async def test_widget_comms_are_kept_from_the_page_and_adopted_later(page, bridge):
+    p = await page()  # closes every comm_open it sees, as JupyterLab does without widgets
+    comm_id = await widget_comm(p)
+    assert not [m for m in p.messages if m["header"]["msg_type"] == "comm_open"]
+    client = await bridge()  # long after the claim window
+    await client.register("jupyter.widget")
+    listed = (await client.request("comm_info_request", {"target_name": "jupyter.widget"}))[
+        "content"
+    ]["comms"]
+    assert comm_id in listed
+    await client.comm_msg(comm_id, {"method": "update", "state": {"value": 7}})
+    assert await p.eventually("got") == [{"method": "update", "state": {"value": 7}}]
+    await p.execute('widget.send({"method": "update", "state": {"value": 8}})')
+    sent = await client.next_on_comm(comm_id)
+    assert sent["content"]["data"]["state"] == {"value": 8}
+    # a second client (another tab) gets the widget too, and the first one's going keeps it
+    other = await bridge()
+    await other.register("jupyter.widget")
+    await client.close()
+    await p.execute('widget.send({"method": "update", "state": {"value": 9}})')
+    assert (await other.next_on_comm(comm_id))["content"]["data"]["state"] == {"value": 9}
+    assert await p.evaluate("not widget._closed")
+
+
+async def test_a_widget_view_output_gets_html_that_mounts_it(page, kernel_id):
+    p = await page()
+    comm_id = await widget_comm(p)
+    view = {"version_major": 2, "version_minor": 1, "model_id": comm_id}
+    outputs = await p.execute(
+        f"from IPython.display import display\n"
+        f"display({{'text/plain': 'IntSlider(value=3)', {VIEW!r}: {view!r}}}, raw=True)"
+    )
+    data = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]["data"]
+    assert data[VIEW] == view and data["text/plain"] == "IntSlider(value=3)"
+    html = data["text/html"]
+    assert html.startswith("<script data-pycomm-bootstrap>")
+    assert re.search(rf'pycomm\.display_widget\("{comm_id}", document\.currentScript', html)
+
+
+async def test_a_client_that_watches_status_gets_that_of_its_own_messages(page, bridge):
+    p = await page()
+    comm_id = await widget_comm(p)
+    watcher, other = await bridge(), await bridge()
+    for client in (watcher, other):
+        await client.register("jupyter.widget")
+    reply = await watcher.request("watch_status_request", {}, channel="bridge")
+    assert reply["header"]["msg_type"] == "watch_status_reply"
+    sent = await watcher.comm_msg(comm_id, {"method": "update", "state": {"value": 1}})
+    await other.comm_msg(comm_id, {"method": "update", "state": {"value": 2}})
+    idle = await watcher.wait_for(
+        lambda m: m["header"]["msg_type"] == "status"
+        and m["content"]["execution_state"] == "idle"
+    )
+    assert idle["parent_header"]["msg_id"] == sent["header"]["msg_id"]
+    await p.eventually("len(got) == 2")
+    statuses = [m for m in watcher.messages if m["header"]["msg_type"] == "status"]
+    assert {m["parent_header"]["msg_id"] for m in statuses} == {sent["header"]["msg_id"]}
+    assert not [m for m in other.messages if m["header"]["msg_type"] == "status"]
+
+
+async def test_an_output_widget_captures_what_the_cell_prints_meanwhile(page, bridge):
+    p = await page()
+    await p.execute(OUTPUT_WIDGET)
+    client = await bridge()
+    await client.register("jupyter.widget")
+    outputs = await p.execute("capture()")
+    texts = [m["content"]["text"] for m in outputs if m["header"]["msg_type"] == "stream"]
+    assert texts == ["in the cell\n"]  # what the widget captured never reached the page
+    captured = await client.wait_for(lambda m: m["header"]["msg_type"] == "stream")
+    assert captured["content"]["text"] == "inside the widget\n"
+    assert captured["channel"] == "iopub"
+    await p.execute("1")  # one more round trip: what else went to the client is in by now
+    assert len([m for m in client.messages if m["header"]["msg_type"] == "stream"]) == 1
+
+
+@pytest.mark.parametrize("jp_server_config", ["off"], indirect=True)
+async def test_with_widgets_off_the_page_sees_widget_comms_as_on_a_stock_server(page):
+    p = await page()
+    comm_id = await widget_comm(p)
+    opened = [m for m in p.messages if m["header"]["msg_type"] == "comm_open"]
+    assert [m["content"]["comm_id"] for m in opened] == [comm_id]
+    await p.eventually("widget._closed")  # the page closed it, as JupyterLab does
+    view = {"version_major": 2, "version_minor": 1, "model_id": comm_id}
+    outputs = await p.execute(f"display({{{VIEW!r}: {view!r}}}, raw=True)")
+    data = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]["data"]
+    assert "text/html" not in data
+    assert json.dumps(data[VIEW])
