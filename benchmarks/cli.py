@@ -21,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from . import fig_busy, fig_comm, fig_page, fig_scale
+from . import fig_busy, fig_comm, fig_page, fig_scale, fig_widgets
 from .config import SIZES, Size
 from .harness import Bench, setup, teardown
 from .report import evaluate, render
@@ -53,6 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument(
+        "--widgets",
+        action="store_true",
+        help="only the widgets figure, in Chromium (JupyterLab servers, the python-widgets kernel)",
+    )
     return parser.parse_args(argv)
 
 
@@ -118,7 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     size = SIZES[args.size]
     started = time.perf_counter()
     results: dict[str, Any] = {"meta": meta(size), "figures": {}, "errors": []}
-    run(size, results)
+    if args.widgets:
+        progress("widgets figure: two JupyterLab servers, Chromium")
+        try:
+            figure = fig_widgets.widgets_figure(size.widget_paints, size.widget_steps)
+            results["figures"]["widgets"] = figure
+        except Exception as e:
+            results["errors"].append(f"{type(e).__name__}: {e}")
+            traceback.print_exc()
+    else:
+        run(size, results)
     results["meta"]["load_end"] = load()
     results["meta"]["duration_s"] = round(time.perf_counter() - started, 1)
     results["targets"] = evaluate(results["figures"]) if not results["errors"] else []

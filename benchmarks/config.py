@@ -34,6 +34,9 @@ class Size:
     float64_runs: int
     busy_seconds: float
     busy_runs: int
+    #: Widgets figure: widgets painted after the first; slider round trips.
+    widget_paints: int = 3
+    widget_steps: int = 20
 
 
 TINY = Size(
@@ -78,6 +81,8 @@ FULL = Size(
     float64_runs=3,
     busy_seconds=3.0,
     busy_runs=3,
+    widget_paints=10,
+    widget_steps=200,
 )
 
 SIZES = {"tiny": TINY, "full": FULL}

@@ -41,6 +41,12 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("path", "path"), ("busy_seconds", "sleep s"), ("first_echo_ms", "first echo ms"),
         ("echoes_during_cell", "echoes during cell"), ("ratio_first_echo", "first/zmq"),
     ],
+    "widgets": [
+        ("manager", "widget manager"), ("first_widget_ms", "first widget ms"),
+        ("warm_widget_p50_ms", "next widgets p50 ms"),
+        ("slider_round_trip_p50_ms", "slider p50 ms"),
+        ("slider_round_trip_p99_ms", "slider p99 ms"),
+    ],
 }
 # fmt: on
 
@@ -51,6 +57,7 @@ TITLES = {
     "scale": "4. Scale: bridge clients on one kernel, each echoing on its own comm",
     "binary_vs_json": "5. 8 MB float64 array: one buffer vs a JSON list (echo round trip)",
     "busy_cell": "6. Echo while a cell sleeps (first echo waits for the cell)",
+    "widgets": "7. Widgets in Chromium: the bridge's widget manager vs JupyterLab's own",
 }
 
 

@@ -51,6 +51,7 @@
  *   current: string,
  *   kernels: Record<string, Record<string, any>>,
  *   loaded?: Promise<unknown>,
+ *   widgets?: Promise<unknown>,
  * }} Boot
  * (`loaded`, the import of the client, is set once the first bootstrap has defined window.pycomm.)
  */

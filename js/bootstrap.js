@@ -56,6 +56,8 @@
       return comm;
     }
     if (method === "comm_info") return new Promise((resolve, reject) => boot.queue.push({ kernel_id, method, args, resolve, reject }));
+    // a widget to show: fetch the widget code beside the client, not after it
+    if (method === "display_widget") boot.widgets ??= import(new URL("widgets.js", src).href).catch(() => {});
     boot.queue.push({ kernel_id, method, args });
     return undefined;
   };

@@ -15,7 +15,7 @@ from tornado.ioloop import IOLoop
 
 from . import gate, protocol, wire
 from .client import BridgeSocket, Client
-from .comms import PendingComm, SessionId
+from .comms import SessionId
 from .gate import Refused
 from .protocol import BRIDGE_CHANNEL, COMM_TYPES, ErrorContent, TargetReplyContent
 from .relay_state import RelayState
@@ -141,17 +141,15 @@ class ClientFrames:
             self._reply(client, msg, kind, {"status": "ok"})
             return
         target_name = gate.require_target_name(msg, self.unpack)
-        claimed: list[PendingComm] = []
+        claimed: list[WireMessage] = []
         if kind == "register_target":
             claimed = self.table.register(client.session_id, target_name)
         else:
             self.table.unregister(client.session_id, target_name)
         reply: TargetReplyContent = {"status": "ok", "target_name": target_name}
         self._reply(client, msg, kind, dict(reply))
-        for pending in claimed:
-            pending.held.clear()  # the page's automatic comm_close must not reach the kernel
-            for kept in pending.messages:
-                self.state.deliver(client.session_id, kept)
+        for kept in claimed:  # what the kernel sent on the comms the client claims
+            self.state.deliver(client.session_id, kept)
 
     def _reply(
         self, client: Client, request: WireMessage, kind: str, content: dict[str, Any]

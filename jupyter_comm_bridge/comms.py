@@ -13,7 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bounded import RecentKeys
 from .wire import WireMessage
+
+CLOSED_LIMIT = 1024
 
 #: A bridge client, by its session_id.
 SessionId = str
@@ -52,27 +55,40 @@ class CommTable:
         self.pending: dict[str, PendingComm] = {}
         self.pending_limit = pending_limit
         self._pending_size = 0
+        #: Messages of kept comms sent while nobody had registered their target, in order:
+        #: the first client to register it gets them (kernels without a way to send a
+        #: widget's state again, such as Deno's and R's, need the comm_open itself).
+        self._unclaimed: list[tuple[str, WireMessage]] = []
+        #: Bridge comms the kernel closed lately: the page's copy of the close, which may come
+        #: after the relay's, is hidden too.
+        self._closed: RecentKeys[str] = RecentKeys(CLOSED_LIMIT)
 
     # --- what clients do -------------------------------------------------
 
-    def register(self, session_id: SessionId, target_name: str) -> list[PendingComm]:
-        """Register a target for a client; returns the pending comms it claims.
+    def register(self, session_id: SessionId, target_name: str) -> list[WireMessage]:
+        """Register a target for a client; returns the kernel's messages the client now gets,
+        in order: those of the pending comms it claims (their held page closes are dropped),
+        and of a kept target's comms that nobody had registered yet.
 
         A kept target's comms that the kernel already opened are the client's at once.
         """
         self.targets.setdefault(target_name, set()).add(session_id)
+        messages: list[WireMessage] = []
         if target_name in self.kept_targets:
             for record in self.comms.values():
                 if record.opened_by is None and record.target_name == target_name:
                     record.clients.add(session_id)
+            messages += self._take_unclaimed(target_name)
         claimed = [p for p in self.pending.values() if p.target_name == target_name]
         for pending in claimed:
             self._drop_pending(pending.comm_id)
+            pending.held.clear()  # the page's automatic comm_close must not reach the kernel
+            messages += pending.messages
             if not pending.closed:
                 self.comms[pending.comm_id] = CommRecord(
                     pending.comm_id, target_name, None, {session_id}
                 )
-        return claimed
+        return messages
 
     def unregister(self, session_id: SessionId, target_name: str) -> None:
         clients = self.targets.get(target_name)
@@ -159,6 +175,8 @@ class CommTable:
             clients = set(self.targets.get(target_name or "", ()))
             if clients or target_name in self.kept_targets:
                 self.comms[comm_id] = CommRecord(comm_id, target_name or "", None, clients)
+                if not clients:
+                    self._keep_unclaimed(target_name or "", msg)
             elif window > 0 and comm_id not in self.pending:
                 self.pending[comm_id] = PendingComm(comm_id, target_name or "", now + window)
                 self._keep(self.pending[comm_id], msg)
@@ -167,6 +185,9 @@ class CommTable:
         if record is not None:
             if msg.msg_type == "comm_close":
                 del self.comms[comm_id]
+                self._closed.note(comm_id)  # the page's copy of this close is the bridge's too
+            if not record.clients and self._kept(record):
+                self._keep_unclaimed(record.target_name, msg)
             return set(record.clients)
         pending = self.pending.get(comm_id)
         if pending is not None and not pending.closed:
@@ -178,7 +199,36 @@ class CommTable:
         """Is this kernel message bridge traffic the page must not see?"""
         if msg.msg_type == "comm_open":
             return bool(self.targets.get(target_name or "")) or target_name in self.kept_targets
-        return comm_id in self.comms
+        return comm_id in self.comms or comm_id in self._closed
+
+    def keep_captured(self, comm_id: str, msg: WireMessage) -> bool:
+        """An output that a kept comm's widget captured (an Output widget's ``with out:``)
+        while nobody had registered its target: kept with the comm's messages, in order, for
+        the first client to register it (only a frontend keeps what an Output widget shows).
+        False when the comm has clients, who get it now."""
+        record = self.comms.get(comm_id)
+        if record is None or record.clients or not self._kept(record):
+            return False
+        self._keep_unclaimed(record.target_name, msg)
+        return True
+
+    def forget_comms(self) -> None:
+        """The kernel process is gone, and its comms with it (targets stay registered)."""
+        self.comms.clear()
+        self._pending_size -= sum(msg.size for _, msg in self._unclaimed)
+        self._unclaimed.clear()
+
+    def _keep_unclaimed(self, target_name: str, msg: WireMessage) -> None:
+        self._unclaimed.append((target_name, msg))
+        self._pending_size += msg.size
+        while self._pending_size > self.pending_limit and self._unclaimed:
+            self._pending_size -= self._unclaimed.pop(0)[1].size  # the oldest go first
+
+    def _take_unclaimed(self, target_name: str) -> list[WireMessage]:
+        taken = [msg for target, msg in self._unclaimed if target == target_name]
+        self._unclaimed = [(t, m) for t, m in self._unclaimed if t != target_name]
+        self._pending_size -= sum(msg.size for msg in taken)
+        return taken
 
     def _kept(self, record: CommRecord) -> bool:
         return record.opened_by is None and record.target_name in self.kept_targets

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from typing import Any
 
 from .client_files import ClientFiles
 
 DISPLAY_TYPES = frozenset({"display_data", "execute_result", "update_display_data"})
 HTML = "text/html"
+PLAIN = "text/plain"
 VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 JAVASCRIPT = "application/javascript"
 #: Output metadata key that asks for the bootstrap even if the data doesn't say "pycomm".
@@ -96,7 +98,7 @@ class Injector:
         data = dict(data)
         if use_html or model_id:
             script = self.script(kernel_id, HTML_ELEMENT)
-            body = view_markup(model_id) if model_id else html
+            body = view_markup(model_id, data.get(PLAIN)) if model_id else html
             data[HTML] = f"<script data-pycomm-bootstrap>{script}</script>{body}"
         if use_js:
             script = self.script(kernel_id, JS_ELEMENT)
@@ -120,10 +122,14 @@ def view_model_id(data: dict[str, Any]) -> str | None:
     return model_id if isinstance(model_id, str) and model_id else None
 
 
-def view_markup(model_id: str) -> str:
-    """The HTML that mounts a widget's view (after the bootstrap)."""
+def view_markup(model_id: str, plain: Any = None) -> str:
+    """The HTML that mounts a widget's view (after the bootstrap). Until the view replaces
+    it, the element shows the output's ``text/plain``: what an untrusted notebook, whose
+    scripts do not run, shows instead of the widget (as a page without widgets would)."""
     element = "document.currentScript.previousElementSibling"
+    text = escape(plain, quote=False) if isinstance(plain, str) else ""
+    placeholder = f"<pre>{text}</pre>" if text else ""
     return (
-        '<div class="pycomm-widget"></div>'
+        f'<div class="pycomm-widget">{placeholder}</div>'
         f"<script>pycomm.display_widget({js_string(model_id)}, {element})</script>"
     )

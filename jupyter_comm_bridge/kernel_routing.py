@@ -98,9 +98,11 @@ class KernelRouting:
 
     def deliver_captured(self, msg: WireMessage, comm_id: str) -> None:
         """An output an Output widget captured (see widgets.Captures): to its clients, once
-        (each page connection that sees it hands it over)."""
+        (each page connection that sees it hands it over); kept for later when it has none."""
         record = self.table.comms.get(comm_id)
         if record is None or self._seen.note(msg.msg_id):
+            return
+        if self.table.keep_captured(comm_id, msg):
             return
         for session_id in record.clients:
             self.state.deliver(session_id, msg)

@@ -90,7 +90,7 @@ class KernelRelay:
         for comm_id, record in list(self.table.comms.items()):
             for session_id in record.clients:
                 self.send_close(session_id, comm_id, "the kernel restarted")
-        self.table.comms.clear()
+        self.table.forget_comms()
         self.routing.forget_pending()
         self.link.reconnect()
 

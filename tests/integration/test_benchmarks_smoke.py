@@ -34,11 +34,11 @@ def positive(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-@pytest.mark.timeout(300)
-def test_tiny_benchmark_reports_every_figure(tmp_path: Path) -> None:
+def run_tiny(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
+    """``benchmarks/run.py --size tiny``; its JSON results and what it printed."""
     out = tmp_path / "out.json"
     proc = subprocess.run(
-        [sys.executable, str(RUN), "--size", "tiny", "--json", str(out)],
+        [sys.executable, str(RUN), *args, "--size", "tiny", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=240,
@@ -47,6 +47,12 @@ def test_tiny_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}"
     results = json.loads(out.read_text())
     assert results["errors"] == []
+    return results, proc.stdout
+
+
+@pytest.mark.timeout(300)
+def test_tiny_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    results, stdout = run_tiny(tmp_path)
     for figure, keys in FIGURES.items():
         rows = results["figures"][figure]["rows"]
         assert rows, figure
@@ -61,4 +67,15 @@ def test_tiny_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert {t["name"] for t in results["targets"]} and all(
         isinstance(t["passed"], bool) for t in results["targets"]
     )
-    assert "Targets" in proc.stdout
+    assert "Targets" in stdout
+
+
+@pytest.mark.timeout(300)
+def test_tiny_widgets_benchmark_reports_both_managers(tmp_path: Path) -> None:
+    results, stdout = run_tiny(tmp_path, "--widgets")
+    rows = {row["manager"]: row for row in results["figures"]["widgets"]["rows"]}
+    assert set(rows) == {"bridge", "stock", "bridge/stock"}
+    for label in ("bridge", "stock"):
+        keys = ["first_widget_ms", "warm_widget_p50_ms", "slider_round_trip_p50_ms"]
+        assert all(positive(rows[label][k]) for k in keys), rows[label]
+    assert "Widgets in Chromium" in stdout

@@ -139,12 +139,13 @@ async def test_page_outputs_pass_unchanged(protocol, bridge, page):
 
 def test_messages_the_bridge_does_not_need_are_passed_by_identity(jp_serverapp):
     from jupyter_comm_bridge.page import to_page
+    from jupyter_comm_bridge.widgets import Captures
 
     header = json.dumps({"msg_type": "stream", "msg_id": "1"}).encode()
     msg_list = [b"topic", b"<IDS|MSG>", b"sig", header, b"{}", b"{}", b'{"name": "comm_"}']
-    session = Session()
-    assert to_page(bridge_app(jp_serverapp), "k", "iopub", msg_list, session) is msg_list
-    assert to_page(bridge_app(jp_serverapp), "k", "shell", msg_list, session) is msg_list
+    session, bridge = Session(), bridge_app(jp_serverapp)
+    assert to_page(bridge, "k", "iopub", msg_list, session, Captures()) is msg_list
+    assert to_page(bridge, "k", "shell", msg_list, session, Captures()) is msg_list
 
 
 async def test_bridge_session_id_never_replaces_the_page(bridge, page):

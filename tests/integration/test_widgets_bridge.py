@@ -99,6 +99,8 @@ async def test_a_widget_view_output_gets_html_that_mounts_it(page, kernel_id):
     html = data["text/html"]
     assert html.startswith("<script data-pycomm-bootstrap>")
     assert re.search(rf'pycomm\.display_widget\("{comm_id}", document\.currentScript', html)
+    # what an untrusted notebook shows (its scripts do not run): the text/plain, until the view
+    assert '<div class="pycomm-widget"><pre>IntSlider(value=3)</pre></div>' in html
 
 
 async def test_a_client_that_watches_status_gets_that_of_its_own_messages(page, bridge):
@@ -112,8 +114,7 @@ async def test_a_client_that_watches_status_gets_that_of_its_own_messages(page, 
     sent = await watcher.comm_msg(comm_id, {"method": "update", "state": {"value": 1}})
     await other.comm_msg(comm_id, {"method": "update", "state": {"value": 2}})
     idle = await watcher.wait_for(
-        lambda m: m["header"]["msg_type"] == "status"
-        and m["content"]["execution_state"] == "idle"
+        lambda m: m["header"]["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
     )
     assert idle["parent_header"]["msg_id"] == sent["header"]["msg_id"]
     await p.eventually("len(got) == 2")
@@ -135,6 +136,30 @@ async def test_an_output_widget_captures_what_the_cell_prints_meanwhile(page, br
     assert captured["channel"] == "iopub"
     await p.execute("1")  # one more round trip: what else went to the client is in by now
     assert len([m for m in client.messages if m["header"]["msg_type"] == "stream"]) == 1
+
+
+async def test_what_an_output_widget_captures_before_any_client_goes_to_the_first(page, bridge):
+    """As ``interact`` does: its Output widget captures before the cell displays anything, so
+    before any page has loaded the widget code; a frontend would have kept those outputs."""
+    p = await page()
+    await p.execute(OUTPUT_WIDGET)
+    outputs = await p.execute("capture()")
+    texts = [m["content"]["text"] for m in outputs if m["header"]["msg_type"] == "stream"]
+    assert texts == ["in the cell\n"]
+    client = await bridge()
+    await client.register("jupyter.widget")
+    captured = await client.wait_for(lambda m: m["header"]["msg_type"] == "stream")
+    assert captured["content"]["text"] == "inside the widget\n"
+    # in the kernel's order: after the update that set the widget's msg_id, before the one
+    # that unset it
+    comm_id = await p.evaluate("out.comm_id")
+    seen = [
+        (m["header"]["msg_type"], m["content"].get("data", {}).get("state", {}).get("msg_id"))
+        for m in client.messages
+        if m["content"].get("comm_id") == comm_id or m["header"]["msg_type"] == "stream"
+    ]
+    parent = captured["parent_header"]["msg_id"]
+    assert seen == [("comm_open", ""), ("comm_msg", parent), ("stream", None), ("comm_msg", "")]
 
 
 @pytest.mark.parametrize("jp_server_config", ["off"], indirect=True)

@@ -196,8 +196,9 @@ class NotebookPage:
         return self.page.locator(f'.jp-Cell[data-harness-cell="{cid}"]')
 
     def output(self, index: int, selector: str | None = None) -> Locator:
-        """Locator of cell ``index``'s output area, or of ``selector`` inside it."""
-        area = self.cell(index).locator(".jp-OutputArea")
+        """Locator of cell ``index``'s output area, or of ``selector`` inside it. The cell's
+        own area: widgets (Output) nest output areas of their own in it."""
+        area = self.cell(index).locator(".jp-Cell-outputArea")
         return area.locator(selector) if selector else area
 
     def output_text(self, index: int) -> str:

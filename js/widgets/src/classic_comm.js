@@ -11,11 +11,25 @@
  */
 
 export class ClassicComm {
-  /** @param {Comm} comm */
-  constructor(comm) {
+  /**
+   * @param {Comm} comm
+   * @param {(msg: Message) => Message} [incoming] what the manager gets of each message
+   */
+  constructor(comm, incoming) {
     this.comm = comm;
+    this.incoming = incoming;
     /** Why the comm closed, when it was closed here (pycomm's `metadata.reason`); "" otherwise. */
     this.close_reason = "";
+    /** @type {Promise<void>} @private */ this._handled = Promise.resolve();
+  }
+
+  /**
+   * Resolves once the manager has handled every message received so far: a model's
+   * `_handle_comm_msg` returns a promise (anywidget's waits for the widget's ESM to load).
+   * @returns {Promise<void>}
+   */
+  handled() {
+    return this._handled;
   }
 
   get comm_id() {
@@ -60,7 +74,12 @@ export class ClassicComm {
 
   /** @param {(msg: Message) => void} callback gets the whole message; buffers are DataViews */
   on_msg(callback) {
-    this.comm.on_msg(callback);
+    const incoming = this.incoming;
+    this.comm.on_msg((msg) => {
+      // (a failed update is reported by the model itself)
+      const done = Promise.resolve(callback(incoming ? incoming(msg) : msg)).catch(() => {});
+      this._handled = Promise.all([this._handled, done]).then(() => {});
+    });
   }
 
   /** @param {(msg: Message) => void} callback */

@@ -12,6 +12,7 @@ import { ClassicComm } from "./classic_comm.js";
 import { Displays } from "./displays.js";
 import { typesetter } from "./latex.js";
 import { loadClass, unsupported, UnsupportedModel, unsupportedView } from "./modules.js";
+import { withoutKnown } from "./states.js";
 
 /**
  * @typedef {import("../../connection.js").KernelConnection} KernelConnection
@@ -21,6 +22,23 @@ import { loadClass, unsupported, UnsupportedModel, unsupportedView } from "./mod
 
 /** The comm target of widget models (one comm per model). */
 export const WIDGET_TARGET = "jupyter.widget";
+/** The comm target that answers with the kernel's widget states (`request_states`). */
+export const CONTROL_TARGET = "jupyter.widget.control";
+/** ms a widget shown before its comm_open waits for it, before the kernel is asked again. */
+const OPEN_WAIT = 2000;
+/** ms a view waits at most for its model to have handled the messages it received. */
+const HANDLED_WAIT = 2000;
+
+/**
+ * `promise`, or nothing once `ms` have passed.
+ * @param {Promise<void>} promise
+ * @param {number} ms
+ */
+function within(promise, ms) {
+  /** @type {any} */ let timer;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * HTMLManager gives the rendermime registry that Output widgets render with (widgets nested
@@ -43,6 +61,8 @@ export class BridgeWidgetManager extends HTMLManager {
     this.loaded = connection.ready.then(() => this._loadFromKernel());
     this.loaded.catch((e) => console.warn("pycomm: could not load the kernel's widgets:", e));
     /** @type {Promise<void> | null} a load again, under way */ this._reloading = null;
+    /** @type {Map<string, (() => void)[]>} who waits for a model to be registered */
+    this._awaited = new Map();
   }
 
   /**
@@ -62,10 +82,56 @@ export class BridgeWidgetManager extends HTMLManager {
    */
   async find_model(model_id) {
     if (!this.has_model(model_id)) await this.loaded.catch(() => {});
-    const model = await this.get_model(model_id).catch(() => null); // (ManagerBase waits 2 s)
-    if (model) return model;
+    if (!this.has_model(model_id)) await this._registered(model_id, OPEN_WAIT);
+    if (this.has_model(model_id)) return this.get_model(model_id);
     await this._reload();
     return this.has_model(model_id) ? this.get_model(model_id) : null;
+  }
+
+  /**
+   * Resolves when `model_id` is registered, or after `ms`. (ManagerBase.get_model polls every
+   * 100 ms: a widget displayed just before its comm_open arrived would wait for the next poll.)
+   * @param {string} model_id
+   * @param {number} ms
+   * @returns {Promise<void>}
+   */
+  _registered(model_id, ms) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const left = (this._awaited.get(model_id) ?? []).filter((d) => d !== done);
+        if (left.length) this._awaited.set(model_id, left);
+        else this._awaited.delete(model_id);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this._awaited.set(model_id, [...(this._awaited.get(model_id) ?? []), done]);
+    });
+  }
+
+  /**
+   * @param {string} model_id
+   * @param {Promise<any>} modelPromise
+   */
+  register_model(model_id, modelPromise) {
+    super.register_model(model_id, modelPromise);
+    for (const done of this._awaited.get(model_id) ?? []) done();
+  }
+
+  /**
+   * A view of `model`, made once the model has handled the messages its comm received so far
+   * (bounded). JupyterLab handles a kernel's messages one after the other, each comm message
+   * to its end, so a view there starts from the state of every update before it; here the
+   * output that shows a widget can come while its updates are still being applied, and
+   * anywidget's views drop their base class's listeners when they render (`model.off(null,
+   * null, view)`): an update of `_dom_classes`, `layout` or `style` applied after the render
+   * would never reach the view.
+   * @param {any} model
+   * @param {any} [options]
+   */
+  async create_view(model, options) {
+    if (model.comm instanceof ClassicComm) await within(model.comm.handled(), HANDLED_WAIT);
+    return super.create_view(model, options);
   }
 
   /** Load the kernel's widgets again; one load for all who ask meanwhile. @returns {Promise<void>} */
@@ -92,7 +158,8 @@ export class BridgeWidgetManager extends HTMLManager {
 
   /**
    * A comm for ManagerBase: a new one (opened from here) when it gives data, as for
-   * `jupyter.widget.control`; else the kernel's comm `model_id`, which is open already.
+   * `jupyter.widget.control` (whose states of models here already are dropped: states.js);
+   * else the kernel's comm `model_id`, which is open already.
    * @param {string} target_name
    * @param {string} [model_id]
    * @param {any} [data]
@@ -104,7 +171,9 @@ export class BridgeWidgetManager extends HTMLManager {
     if (data === undefined && metadata === undefined && model_id) {
       return new ClassicComm(connection._adopt(model_id, target_name));
     }
-    return new ClassicComm(connection._open_comm(target_name, data, metadata, buffers, model_id || uuid()));
+    const comm = connection._open_comm(target_name, data, metadata, buffers, model_id || uuid());
+    if (target_name !== CONTROL_TARGET) return new ClassicComm(comm);
+    return new ClassicComm(comm, (msg) => withoutKnown(msg, (id) => this.has_model(id)));
   }
 
   /** The kernel's widget comms, as `{comm_id: {target_name}}`. */
