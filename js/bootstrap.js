@@ -19,7 +19,7 @@
     boot.current = kernel_id;
     return;
   }
-  const METHODS = ["new_comm", "open", "register_target", "unregister_target", "send", "on", "comm_info", "on_status", "display_widget"];
+  const METHODS = ["new_comm", "open", "register_target", "unregister_target", "send", "on", "comm_info", "on_status", "display_widget", "classic"];
   const readConfig = () => {
     const el = doc.getElementById("jupyter-config-data");
     if (el) {
@@ -55,7 +55,7 @@
       boot.queue.push({ kernel_id, method, args, comm });
       return comm;
     }
-    if (method === "comm_info") return new Promise((resolve, reject) => boot.queue.push({ kernel_id, method, args, resolve, reject }));
+    if (method === "comm_info" || method === "classic") return new Promise((resolve, reject) => boot.queue.push({ kernel_id, method, args, resolve, reject }));
     // a widget to show: fetch the widget code beside the client, not after it
     if (method === "display_widget") boot.widgets ??= import(new URL("widgets.js", src).href).catch(() => {});
     boot.queue.push({ kernel_id, method, args });

@@ -143,6 +143,13 @@ export class Comm {
     if (opening) error ? opening.reject(error) : opening.resolve();
   }
 
+  /** Call the on_close callback again with `msg`: the close was held for a later callback
+   * (classic.js). @param {Message} msg @internal */
+  _replay_close(msg) {
+    const callback = this._on_close;
+    if (this.closed && callback) guarded(this._host.log, `on_close of comm ${this.comm_id}`, () => callback(msg));
+  }
+
   /** @param {Message} msg @internal */
   _handle_close(msg) {
     if (this.closed) return;

@@ -4,6 +4,7 @@
  * @module connection
  */
 
+import { classicNames, ClassicKernel } from "./classic.js";
 import { Comm, ParentRoutes } from "./comm.js";
 import { BridgeLink, CONNECT_TIMEOUT } from "./link.js";
 import { BRIDGE_CHANNEL, ERROR, STATUS, WATCH_STATUS_REQUEST } from "./protocol.js";
@@ -67,6 +68,7 @@ export class KernelConnection {
     /** @type {Set<(status: Status) => void>} */ this._status_callbacks = new Set();
     /** @private */ this._routes = new ParentRoutes(this.log, (t, c, m) => this._local_message(t, c, m));
     /** @type {Promise<WidgetManager> | null} @private */ this._widgets = null;
+    /** @type {ClassicKernel | null} @private */ this._classic = null;
     /** @type {(() => void) | null} */ this._resolve_ready = null;
     /** @type {((e: Error) => void) | null} */ this._reject_ready = null;
     /** @type {Promise<void>} Resolves when the bridge connection is up. */
@@ -188,6 +190,24 @@ export class KernelConnection {
       this.log.error(`pycomm: widget ${model_id} not shown:`, e);
       if (element) element.textContent = "Widget not shown: the widget code could not be loaded (see the browser console).";
     });
+  }
+
+  /**
+   * The classic Notebook's `Jupyter` object for the code of an output written against it
+   * (classic.js; the server binds it for those outputs). On a classic Notebook page, the
+   * page's own. @param {any} element the output's element, or null
+   * @returns {Promise<Record<string, any>>}
+   */
+  async classic(element) {
+    const page = /** @type {any} */ (globalThis).Jupyter;
+    if (page?.notebook?.kernel) return page;
+    const timers = {
+      setTimeout: this.options.setTimeout || setTimeout,
+      clearTimeout: this.options.clearTimeout || clearTimeout,
+      requestAnimationFrame: globalThis.requestAnimationFrame?.bind(globalThis),
+    };
+    this._classic ??= new ClassicKernel(this, timers);
+    return classicNames(this._classic, element);
   }
 
   // --- for the widget manager (js/widgets/) -----------------------------------------------

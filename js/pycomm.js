@@ -101,8 +101,8 @@ function replay(root, call) {
     const connection = root.kernel(kernel_id);
     comm.real = connection._open_comm(target_name, data, options.metadata, options.buffers, comm.comm_id);
     comm.attach?.(comm.real);
-  } else if (method === "comm_info") {
-    root.kernel(kernel_id).comm_info(...args).then(call.resolve, call.reject);
+  } else if (method === "comm_info" || method === "classic") {
+    /** @type {any} */ (root.kernel(kernel_id))[method](...args).then(call.resolve, call.reject);
   } else {
     /** @type {any} */ (root.kernel(kernel_id))[method](...args);
   }

@@ -109,6 +109,10 @@ class ClientFrames:
         gate.check_forwardable(msg, self.allowed_types())
         comm_id = None
         if msg.msg_type in COMM_TYPES:
+            if msg.msg_type == "comm_close" and self.table.closed_by_kernel(
+                msg.comm_id(self.unpack) or ""
+            ):
+                return  # it crossed the kernel's own comm_close: the comm is closed, as asked
             comm_id = gate.check_comm(self.table, client.session_id, msg, self.unpack)
         self.state.requests.add(msg.msg_id, client.session_id)
         if client.watches_status:

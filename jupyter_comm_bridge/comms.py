@@ -201,6 +201,10 @@ class CommTable:
             return bool(self.targets.get(target_name or "")) or target_name in self.kept_targets
         return comm_id in self.comms or comm_id in self._closed
 
+    def closed_by_kernel(self, comm_id: str) -> bool:
+        """Did the kernel close this bridge comm lately (a client's close may cross it)?"""
+        return comm_id in self._closed and comm_id not in self.comms
+
     def keep_captured(self, comm_id: str, msg: WireMessage) -> bool:
         """An output that a kept comm's widget captured (an Output widget's ``with out:``)
         while nobody had registered its target: kept with the comm's messages, in order, for

@@ -15,6 +15,7 @@ import re
 from html import escape
 from typing import Any
 
+from .classic import classic_code, classic_html, uses_classic
 from .client_files import ClientFiles
 
 DISPLAY_TYPES = frozenset({"display_data", "execute_result", "update_display_data"})
@@ -25,6 +26,8 @@ JAVASCRIPT = "application/javascript"
 #: Output metadata key that asks for the bootstrap even if the data doesn't say "pycomm".
 METADATA_KEY = "pycomm"
 PLACEHOLDER = "__PYCOMM_ARGS__"
+#: Marks the copy of an HTML output's source kept beside it (with_html_source).
+SOURCE_ATTRIBUTE = "data-pycomm-html"
 # In HTML outputs the bootstrap finds its output through document.currentScript;
 # JupyterLab and the classic Notebook run JavaScript outputs with `element` in scope.
 HTML_ELEMENT = "null"
@@ -91,21 +94,44 @@ class Injector:
         asked = isinstance(metadata, dict) and bool(metadata.get(METADATA_KEY))
         html, js = data.get(HTML), data.get(JAVASCRIPT)
         model_id = view_model_id(data) if widgets and html is None else None
-        use_html = isinstance(html, str) and (asked or "pycomm" in html)
-        use_js = isinstance(js, str) and (asked or "pycomm" in js)
+        use_html = isinstance(html, str) and (asked or _wants_pycomm(html))
+        use_js = isinstance(js, str) and (asked or _wants_pycomm(js))
         if not (use_html or use_js or model_id):
             return None
         data = dict(data)
-        if use_html or model_id:
-            script = self.script(kernel_id, HTML_ELEMENT)
-            body = view_markup(model_id, data.get(PLAIN)) if model_id else html
-            data[HTML] = f"<script data-pycomm-bootstrap>{script}</script>{body}"
-        if use_js:
+        kernel = js_string(kernel_id)
+        if isinstance(html, str) and use_html:
+            body = classic_html(html, kernel) if uses_classic(html) else html
+            data[HTML] = self._boot_html(kernel_id, body)
+        elif model_id:
+            data[HTML] = self._boot_html(kernel_id, view_markup(model_id, data.get(PLAIN)))
+        if isinstance(js, str) and use_js:
+            code = classic_code(js, kernel, JS_ELEMENT) if uses_classic(js) else js
             script = self.script(kernel_id, JS_ELEMENT)
-            data[JAVASCRIPT] = (
-                f"{script}\nvar pycomm = window.pycomm.kernel({js_string(kernel_id)});\n{js}"
-            )
+            data[JAVASCRIPT] = f"{script}\nvar pycomm = window.pycomm.kernel({kernel});\n{code}"
         return {**content, "data": data}
+
+    def _boot_html(self, kernel_id: str, body: str) -> str:
+        script = self.script(kernel_id, HTML_ELEMENT)
+        return f"<script data-pycomm-bootstrap>{script}</script>{body}"
+
+
+def _wants_pycomm(text: str) -> bool:
+    """Whether an output's code uses pycomm, or the classic Notebook's names (classic.py)."""
+    return "pycomm" in text or uses_classic(text)
+
+
+def with_html_source(content: dict[str, Any]) -> dict[str, Any] | None:
+    """The content with its HTML's source kept beside it, for code that looks for an output
+    by its source (``Jupyter.notebook.get_cells()``, js/classic.js); None without HTML."""
+    data = content.get("data")
+    if not isinstance(data, dict):
+        return None
+    html = data.get(HTML)
+    if not isinstance(html, str) or SOURCE_ATTRIBUTE in html:
+        return None
+    kept = f'<script type="application/json" {SOURCE_ATTRIBUTE}>{js_string(html)}</script>'
+    return {**content, "data": {**data, HTML: html + kept}}
 
 
 def view_model_id(data: dict[str, Any]) -> str | None:

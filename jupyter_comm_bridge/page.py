@@ -17,12 +17,13 @@ from typing import Any, Protocol
 from jupyter_client.session import Session
 
 from . import EXTENSION_NAME, internals, wire
-from .injection import DISPLAY_TYPES, VIEW_MIMETYPE, Injector
+from .classic import runs_classic
+from .injection import DISPLAY_TYPES, VIEW_MIMETYPE, Injector, with_html_source
 from .protocol import COMM_TYPES, LEGACY_PROTOCOL
 from .registry import RelayRegistry
 from .relay import KernelRelay
 from .widgets import OUTPUT_TYPES, WIDGET_TARGET, Captures
-from .wire import MalformedMessage, WireMessage
+from .wire import MalformedMessage, Unpack, WireMessage
 
 #: Cheap tests on the raw header bytes, before any parsing: on a kernel with no relay only
 #: outputs (and, with widgets, widget comm_opens) concern the bridge; comms and status need a
@@ -181,17 +182,42 @@ def verdict(
         if comm_id is not None:
             relay.routing.deliver_captured(msg, comm_id)
             return DROP
-    if msg_type in DISPLAY_TYPES and _may_inject(bridge, msg.parts[3]):
-        content = bridge.injector.inject(kernel_id, msg.content(unpack), bridge.widgets_enabled)
+    if msg_type in DISPLAY_TYPES:
+        return _display(bridge, relay, kernel_id, msg, unpack)
+    return None
+
+
+def _display(
+    bridge: BridgeApp, relay: KernelRelay | None, kernel_id: str, msg: WireMessage, unpack: Unpack
+) -> dict[str, Any] | None:
+    """The new content of a display message, or None."""
+    if _may_inject(bridge, msg.parts[3]):
+        original = msg.content(unpack)
+        content = bridge.injector.inject(kernel_id, original, bridge.widgets_enabled)
         if content is not None:
-            bridge.registry.relay(kernel_id)  # the bridge is in use here: keep new comms claimable
+            relay = bridge.registry.relay(kernel_id)  # the bridge is in use: keep comms claimable
+            if runs_classic(original):
+                relay.page.classic_runs.note(msg.parent_header(unpack).get("msg_id", ""))
             return content
+    if relay is not None and relay.page.classic_runs:
+        if msg.parent_header(unpack).get("msg_id") in relay.page.classic_runs:
+            return with_html_source(msg.content(unpack))
     return None
 
 
 def _may_inject(bridge: BridgeApp, raw_content: bytes) -> bool:
-    return b"pycomm" in raw_content or (
-        bridge.widgets_enabled and VIEW_MIMETYPE.encode() in raw_content
+    return (
+        b"pycomm" in raw_content
+        or _may_be_classic(raw_content)
+        or (bridge.widgets_enabled and VIEW_MIMETYPE.encode() in raw_content)
+    )
+
+
+def _may_be_classic(raw_content: bytes) -> bool:
+    """Cheaply: could the output use the classic Notebook's names (classic.py)? Not every
+    output that says IPython (``<IPython.core.display.HTML object>``)."""
+    return (b"Jupyter" in raw_content or b"IPython" in raw_content) and (
+        b"notebook" in raw_content or b"keyboard_manager" in raw_content
     )
 
 

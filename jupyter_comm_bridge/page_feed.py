@@ -2,7 +2,8 @@
 
 The page's connection tells the relay about the kernel's comm messages on their way to
 the page (the relay says which the page must not get), and about the page's own
-``comm_close`` messages (the relay keeps those of bridge comms from the kernel). Until the
+``comm_close`` messages (the relay keeps those of bridge comms from the kernel), and
+remembers the executions that displayed classic-Notebook code. Until the
 relay's own iopub subscription is live, and a moment after, the page's copy of a comm
 message is routed too, so comms the kernel opened before the relay existed are not lost.
 """
@@ -13,12 +14,15 @@ from collections.abc import Callable
 
 from tornado.ioloop import IOLoop
 
+from .bounded import RecentKeys
 from .kernel_routing import KernelRouting
 from .relay_state import RelayState
 from .wire import WireMessage
 
 #: How long after the relay's iopub is live the page's copies are still routed.
 GRACE = 2.0
+#: How many executions with classic-Notebook code are remembered (see ``classic_runs``).
+CLASSIC_RUNS = 64
 
 
 class PageFeed:
@@ -28,6 +32,9 @@ class PageFeed:
         self.table, self.link = state.table, state.link
         self.unpack, self.log = state.unpack, state.log
         self.routing = routing
+        #: Executions (parent msg_ids) whose outputs ran code written for the classic
+        #: Notebook: their HTML outputs keep their source for it (injection.with_html_source).
+        self.classic_runs: RecentKeys[str] = RecentKeys(CLASSIC_RUNS)
 
     def to_page(self, msg: WireMessage) -> bool:
         """A comm message on its way to the page; True if the page must not get it."""

@@ -1,9 +1,9 @@
-// The widget manager's comms (js/widgets/src/classic_comm.js) and its filter of the
+// The widget manager's comms (js/classic_comm.js) and its filter of the
 // kernel's widget states (js/widgets/src/states.js): modules without imports, run here.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ClassicComm } from "../widgets/src/classic_comm.js";
+import { ClassicComm } from "../classic_comm.js";
 import { withoutKnown } from "../widgets/src/states.js";
 
 /** A pycomm Comm, as far as ClassicComm uses it. */

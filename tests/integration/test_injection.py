@@ -54,6 +54,27 @@ async def test_javascript_output_gets_the_bootstrap_and_a_bound_pycomm(protocol,
 
 
 @each_protocol
+async def test_html_outputs_after_classic_code_keep_their_source(protocol, page):
+    """nbagg finds its figure's cell by the HTML source of an output (``find_output_cell``):
+    the HTML outputs of an execution that ran classic-Notebook code keep it beside them."""
+    p = await page(protocol)
+    code = (
+        "from IPython.display import HTML, Javascript, display\n"
+        "display(HTML('<i>before</i>'))\n"
+        "display(Javascript('IPython.notebook.kernel.comm_manager'))\n"
+        "display(HTML(\"<div id='fig'></div>\"))"
+    )
+    outputs = await p.execute(code)
+    html = [m["content"]["data"] for m in outputs if m["header"]["msg_type"] == "display_data"]
+    assert html[0]["text/html"] == "<i>before</i>"  # before the classic code: left alone
+    kept = "<script type=\"application/json\" data-pycomm-html>\"\\u003cdiv id='fig'\\u003e"
+    assert html[2]["text/html"] == f"<div id='fig'></div>{kept}\\u003c/div\\u003e\"</script>"
+    later = await p.execute("display(HTML(\"<div id='other'></div>\"))")  # another execution
+    data = next(m for m in later if m["header"]["msg_type"] == "display_data")["content"]["data"]
+    assert data["text/html"] == "<div id='other'></div>"
+
+
+@each_protocol
 async def test_execute_result_and_update_display_are_injected(protocol, page, kernel_id):
     p = await page(protocol)
     outputs = await p.execute(

@@ -267,6 +267,11 @@ async def test_ir_closes_a_comm_of_an_unknown_target(kernel, bridge_errors):
     assert closed["channel"] == "iopub"
     err = await client.error_for(await client.comm_msg(comm_id, "too late"))
     assert err["content"]["ename"] == "UnknownComm"
+    # A client's close that crossed the kernel's is no error: the comm is closed, as asked.
+    close = (await client.send("comm_close", {"comm_id": comm_id, "data": {}}))["header"]
+    marker = await client.request("comm_info_request", {})
+    assert marker["header"]["msg_type"] == "comm_info_reply"
+    assert [m for m in client.messages if m["parent_header"].get("msg_id") == close["msg_id"]] == []
     assert bridge_errors() == []
 
 

@@ -8,7 +8,7 @@
 import { PROTOCOL_VERSION, uuid } from "@jupyter-widgets/base";
 import { HTMLManager } from "@jupyter-widgets/html-manager/lib/htmlmanager.js";
 
-import { ClassicComm } from "./classic_comm.js";
+import { ClassicComm } from "../../classic_comm.js";
 import { Displays } from "./displays.js";
 import { typesetter } from "./latex.js";
 import { loadClass, unsupported, UnsupportedModel, unsupportedView } from "./modules.js";

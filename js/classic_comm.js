@@ -1,30 +1,36 @@
+// @ts-check
 /**
- * A pycomm `Comm` as the classic comm that @jupyter-widgets/base expects (`IClassicComm`).
+ * A pycomm `Comm` as the classic Notebook's comm object: what the widget manager
+ * (@jupyter-widgets/base's `IClassicComm`) and code written for the classic Notebook
+ * (classic.js) expect. Callbacks get the whole message, buffers as DataViews.
  * @module classic_comm
  */
 
 /**
- * @typedef {import("../../comm.js").Comm} Comm
- * @typedef {import("../../wire.js").Message} Message
+ * @typedef {import("./comm.js").Comm} Comm
+ * @typedef {import("./wire.js").Message} Message
  * @typedef {{shell?: Record<string, (msg: Message) => void>,
- *            iopub?: Record<string, (msg: Message) => void>}} Callbacks  ipywidgets' ICallbacks
+ *            iopub?: Record<string, (msg: Message) => void>}} Callbacks  the classic callbacks
+ *   of a message sent (ipywidgets' ICallbacks); `iopub.status` is the one a comm message gets
  */
 
 export class ClassicComm {
   /**
    * @param {Comm} comm
-   * @param {(msg: Message) => Message} [incoming] what the manager gets of each message
+   * @param {(msg: Message) => Message} [incoming] what the callbacks get of each message
+   * @param {object | null} [kernel] `comm.kernel`, for classic code (classic.js's ClassicKernel)
    */
-  constructor(comm, incoming) {
+  constructor(comm, incoming, kernel = null) {
     this.comm = comm;
     this.incoming = incoming;
+    this.kernel = kernel;
     /** Why the comm closed, when it was closed here (pycomm's `metadata.reason`); "" otherwise. */
     this.close_reason = "";
     /** @type {Promise<void>} @private */ this._handled = Promise.resolve();
   }
 
   /**
-   * Resolves once the manager has handled every message received so far: a model's
+   * Resolves once the callbacks have handled every message received so far: a widget model's
    * `_handle_comm_msg` returns a promise (anywidget's waits for the widget's ESM to load).
    * @returns {Promise<void>}
    */
@@ -40,7 +46,7 @@ export class ClassicComm {
     return this.comm.target_name;
   }
 
-  /** The comm is open already (opened by `_create_comm`, or by the kernel). @returns {string} */
+  /** The comm is open already (opened by `new_comm`, or by the kernel). @returns {string} */
   open() {
     return "";
   }
