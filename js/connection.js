@@ -13,6 +13,8 @@ import { kernelExists } from "./urls.js";
 import { guarded, uuid } from "./util.js";
 import { encode, message } from "./wire.js";
 
+/** How many comms closed by the kernel a connection remembers (see `_bridge_error`). */
+const KERNEL_CLOSED_LIMIT = 256;
 /** ms a page-opened comm waits for the kernel to confirm it (comm_info) before `opened` rejects. */
 export const OPEN_CHECK = 10000;
 /** The bridge request that asks for the iopub `status` messages of this client's own messages. */
@@ -69,6 +71,8 @@ export class KernelConnection {
     /** @private */ this._routes = new ParentRoutes(this.log, (t, c, m) => this._local_message(t, c, m));
     /** @type {Promise<WidgetManager> | null} @private */ this._widgets = null;
     /** @type {ClassicKernel | null} @private */ this._classic = null;
+    /** Comms the kernel closed lately (a message sent meanwhile is refused: that is no error).
+     * @type {Set<string>} @private */ this._kernel_closed = new Set();
     /** @type {(() => void) | null} */ this._resolve_ready = null;
     /** @type {((e: Error) => void) | null} */ this._reject_ready = null;
     /** @type {Promise<void>} Resolves when the bridge connection is up. */
@@ -330,6 +334,9 @@ export class KernelConnection {
       comm?._handle_msg(msg);
       this._targets.notify(comm?.target_name, msg, this.log);
     } else if (type === "comm_close") {
+      this._kernel_closed.add(msg.content.comm_id);
+      const oldest = this._kernel_closed.values().next().value;
+      if (this._kernel_closed.size > KERNEL_CLOSED_LIMIT && oldest !== undefined) this._kernel_closed.delete(oldest);
       comm?._handle_close(msg);
     }
     const request = this._requests.get(msg.parent_header.msg_id);
@@ -365,6 +372,11 @@ export class KernelConnection {
     }
     if (msg_type === WATCH_STATUS_REQUEST) return this._routes.refused(`kernel ${this.kernel_id}: ${ename}: ${evalue}`);
     this._routes.settle(msg.parent_header.msg_id, evalue); // a refused message has no status to wait for
+    if (ename === "UnknownComm" && this._kernel_closed.has(comm_id)) {
+      // sent as the kernel closed the comm (the close was on its way): not the caller's mistake
+      this.log.warn(`pycomm: a ${msg_type} crossed the kernel's close of comm ${comm_id}: dropped`);
+      return;
+    }
     this.log.error(`pycomm: the bridge refused ${msg_type || "a message"}: ${ename}: ${evalue}`);
     const comm = this._comms.get(comm_id);
     if (comm && msg_type === "comm_open") {

@@ -188,6 +188,22 @@ test("comm_info resolves with the listed comms; bridge errors reject or are logg
   assert.match(log.lines.error.at(-1), /refused comm_open: CommExists: taken/);
 });
 
+test("a message that crossed the kernel's close of its comm is refused without an error", () => {
+  const { kernel, socket, log } = makeConnection();
+  socket.open();
+  const comm = kernel.new_comm("t");
+  const sent = socket.sent.at(-1).header;
+  comm.send({ late: true });
+  const late = socket.sent.at(-1).header;
+  socket.receive(fromKernel("iopub", "comm_close", { comm_id: comm.comm_id, data: {} }, { parent: sent }));
+  socket.receive(fromKernel("bridge", "bridge_error", { ename: "UnknownComm", evalue: "not open", msg_type: "comm_msg", comm_id: comm.comm_id }, { parent: late }));
+  assert.deepEqual(log.lines.error, []);
+  assert.match(log.lines.warn.at(-1), /comm_msg crossed the kernel's close/);
+  // a comm the kernel never closed: still an error
+  socket.receive(fromKernel("bridge", "bridge_error", { ename: "UnknownComm", evalue: "not open", msg_type: "comm_msg", comm_id: "other" }, { parent: late }));
+  assert.match(log.lines.error.at(-1), /refused comm_msg: UnknownComm/);
+});
+
 test("errors thrown by user callbacks are logged and do not break the connection", () => {
   const { kernel, socket, log } = makeConnection();
   socket.open();
