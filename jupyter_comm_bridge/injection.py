@@ -94,19 +94,22 @@ class Injector:
         asked = isinstance(metadata, dict) and bool(metadata.get(METADATA_KEY))
         html, js = data.get(HTML), data.get(JAVASCRIPT)
         model_id = view_model_id(data) if widgets and html is None else None
-        use_html = isinstance(html, str) and (asked or _wants_pycomm(html))
-        use_js = isinstance(js, str) and (asked or _wants_pycomm(js))
+        # each text is searched for the classic names once (a library's JS can be megabytes)
+        classic_in_html = isinstance(html, str) and uses_classic(html)
+        classic_in_js = isinstance(js, str) and uses_classic(js)
+        use_html = isinstance(html, str) and (asked or classic_in_html or "pycomm" in html)
+        use_js = isinstance(js, str) and (asked or classic_in_js or "pycomm" in js)
         if not (use_html or use_js or model_id):
             return None
         data = dict(data)
         kernel = js_string(kernel_id)
         if isinstance(html, str) and use_html:
-            body = classic_html(html, kernel) if uses_classic(html) else html
+            body = classic_html(html, kernel) if classic_in_html else html
             data[HTML] = self._boot_html(kernel_id, body)
         elif model_id:
             data[HTML] = self._boot_html(kernel_id, view_markup(model_id, data.get(PLAIN)))
         if isinstance(js, str) and use_js:
-            code = classic_code(js, kernel, JS_ELEMENT) if uses_classic(js) else js
+            code = classic_code(js, kernel, JS_ELEMENT) if classic_in_js else js
             script = self.script(kernel_id, JS_ELEMENT)
             data[JAVASCRIPT] = f"{script}\nvar pycomm = window.pycomm.kernel({kernel});\n{code}"
         return {**content, "data": data}
@@ -114,11 +117,6 @@ class Injector:
     def _boot_html(self, kernel_id: str, body: str) -> str:
         script = self.script(kernel_id, HTML_ELEMENT)
         return f"<script data-pycomm-bootstrap>{script}</script>{body}"
-
-
-def _wants_pycomm(text: str) -> bool:
-    """Whether an output's code uses pycomm, or the classic Notebook's names (classic.py)."""
-    return "pycomm" in text or uses_classic(text)
 
 
 def with_html_source(content: dict[str, Any]) -> dict[str, Any] | None:
