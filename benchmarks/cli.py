@@ -1,4 +1,4 @@
-"""``python benchmarks/run.py [--size tiny|full] [--json out.json] [--strict]``.
+"""``python benchmarks/run.py [--size tiny|full] [--json FILE] [--strict] [--widgets|--browser]``.
 
 Exit status: 0 when every figure was measured (targets missed or not), 1 when
 ``--strict`` and a target failed, 2 on an error (a lost or foreign message, a
@@ -21,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from . import fig_busy, fig_comm, fig_page, fig_scale, fig_widgets
+from . import fig_browser, fig_busy, fig_comm, fig_page, fig_scale, fig_widgets
 from .config import SIZES, Size
 from .harness import Bench, setup, teardown
 from .report import evaluate, render
@@ -53,10 +53,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
-    parser.add_argument(
+    alone = parser.add_mutually_exclusive_group()
+    alone.add_argument(
         "--widgets",
         action="store_true",
         help="only the widgets figure, in Chromium (JupyterLab servers, the python-widgets kernel)",
+    )
+    alone.add_argument(
+        "--browser",
+        action="store_true",
+        help="only the comm speed figure in Chromium (pycomm, JupyterLab's connection, gateway)",
     )
     return parser.parse_args(argv)
 
@@ -118,6 +124,17 @@ def run(size: Size, results: dict[str, Any]) -> None:
                 server.stop()
 
 
+def run_browser(size: Size, results: dict[str, Any]) -> None:
+    """The browser figure; a stream that lost or duplicated frames is an error (exit 2)."""
+    try:
+        figure = fig_browser.browser_figure(size, progress)
+        results["figures"]["browser"] = figure
+        results["errors"] += figure["problems"]
+    except Exception as e:
+        results["errors"].append(f"{type(e).__name__}: {e}")
+        traceback.print_exc()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = SIZES[args.size]
@@ -131,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:
             results["errors"].append(f"{type(e).__name__}: {e}")
             traceback.print_exc()
+    elif args.browser:
+        run_browser(size, results)
     else:
         run(size, results)
     results["meta"]["load_end"] = load()

@@ -37,6 +37,14 @@ class Size:
     #: Widgets figure: widgets painted after the first; slider round trips.
     widget_paints: int = 3
     widget_steps: int = 20
+    #: Browser figure (``--browser``): runs (each path once per run, order rotated);
+    #: (payload bytes, sequential round trips per run) of the echo figure;
+    browser_runs: int = 1
+    browser_echoes: tuple[tuple[int, int], ...] = ((100, 30), (10 * KB, 15))
+    #: (4 MiB buffer echoes per run, in flight at once);
+    browser_big_echoes: tuple[int, int] = (4, 2)
+    #: seconds of the kernel -> page stream of 1 MiB frames.
+    browser_stream_seconds: float = 1.5
 
 
 TINY = Size(
@@ -83,6 +91,10 @@ FULL = Size(
     busy_runs=3,
     widget_paints=10,
     widget_steps=200,
+    browser_runs=3,
+    browser_echoes=((100, 300), (10 * KB, 150)),
+    browser_big_echoes=(16, 2),
+    browser_stream_seconds=10.0,
 )
 
 SIZES = {"tiny": TINY, "full": FULL}

@@ -20,15 +20,16 @@ from jupyter_client.session import Session
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
+from jupyter_comm_bridge import protocol
+
 from .codec import V1, Message, decode, encode, new_header
 
 TIMEOUT = 60.0
 CONTROL = ("bridge_hello", "bridge_ack")
-ACK_EVERY = 64
-#: Also acknowledge after this many bytes: the server keeps unacknowledged frames and
-#: closes a client (4008) once they pass max_queued_bytes (64 MiB by default), which
-#: 16 frames of 4 MiB do long before the 64th frame.
-ACK_BYTES = 16 * 1024 * 1024
+#: As pycomm does (jupyter_comm_bridge.protocol): every 64 counted frames, and after
+#: ACK_BYTES_MAX bytes, so that the server frees what it keeps for replay soon.
+ACK_EVERY = protocol.ACK_EVERY
+ACK_BYTES = protocol.ACK_BYTES_MAX
 MAX_FRAME = 256 * 1024 * 1024
 COMM_TYPES = ("comm_msg", "comm_close", "comm_open")
 

@@ -77,9 +77,14 @@ class Bench:
 
 async def zmq_path(bench: Bench, subshell: bool) -> ZmqEndpoint:
     """A kernel of the harness's own and a jupyter_client connection to it."""
+    return await zmq_endpoint(bench.root, bench.zmq_kernels, subshell)
+
+
+async def zmq_endpoint(root: Path, kernels: list[ZmqKernel], subshell: bool) -> ZmqEndpoint:
+    """Start a kernel (added to ``kernels``, for shutting down) and connect to it over ZMQ."""
     for attempt in range(KERNEL_ATTEMPTS):
-        kernel = ZmqKernel(bench.root, f"{'sub' if subshell else 'main'}-{attempt}")
-        bench.zmq_kernels.append(kernel)
+        kernel = ZmqKernel(root, f"{'sub' if subshell else 'main'}-{len(kernels)}-{attempt}")
+        kernels.append(kernel)
         await kernel.start()
         try:
             return await ZmqEndpoint.connect(kernel.manager, subshell)

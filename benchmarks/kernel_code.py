@@ -4,6 +4,7 @@ from __future__ import annotations
 
 ECHO_TARGET = "bench_echo"
 SINK_TARGET = "bench_sink"
+STREAM_TARGET = "bench_stream"
 
 #: Registered once per kernel. The echo target sends back what it got, buffers
 #: included; the sink counts messages and reports the count when asked, so a
@@ -28,6 +29,46 @@ def _bench_sink(comm, open_msg):
 
 _bench_cm().register_target({ECHO_TARGET!r}, _bench_echo)
 _bench_cm().register_target({SINK_TARGET!r}, _bench_sink)
+"""
+
+#: A one-way stream kernel -> client with credit-based flow control. ``{"start": true,
+#: "size": n, "credit": w}`` starts a kernel thread that sends ``comm.send(buffers=[b])``
+#: (``b`` is ``n`` bytes, byte ``i`` is ``i % 256``) as fast as it can while it has credit;
+#: ``{"credit": k}`` gives ``k`` more frames; ``{"stop": true}`` ends it, and the thread then
+#: sends ``{"sent": count}`` after its last frame. A thread with no credit for 60 s stops.
+STREAM = f"""
+import threading as _bench_threading
+
+def _bench_stream(comm, open_msg):
+    state = {{"credit": 0, "stop": True, "sent": 0, "buffer": b""}}
+    wake = _bench_threading.Condition()
+
+    def run():
+        while True:
+            with wake:
+                if not wake.wait_for(lambda: state["credit"] > 0 or state["stop"], 60):
+                    state["stop"] = True
+                if state["stop"]:
+                    break
+                state["credit"] -= 1
+            comm.send({{"n": state["sent"]}}, buffers=[state["buffer"]])
+            state["sent"] += 1
+        comm.send({{"sent": state["sent"]}})
+
+    @comm.on_msg
+    def _control(msg):
+        data = msg["content"]["data"]
+        with wake:
+            if data.get("start") and state["stop"]:
+                size = int(data["size"])
+                state.update(credit=0, stop=False, sent=0)
+                state["buffer"] = (bytes(range(256)) * (size // 256 + 1))[:size]
+                _bench_threading.Thread(target=run, daemon=True).start()
+            state["credit"] += int(data.get("credit", 0))
+            state["stop"] = state["stop"] or bool(data.get("stop"))
+            wake.notify()
+
+_bench_cm().register_target({STREAM_TARGET!r}, _bench_stream)
 """
 
 

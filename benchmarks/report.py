@@ -47,6 +47,19 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("slider_round_trip_p50_ms", "slider p50 ms"),
         ("slider_round_trip_p99_ms", "slider p99 ms"),
     ],
+    "browser": [
+        ("path", "path"), ("p50_100_ms", "100B p50 ms"), ("p99_100_ms", "100B p99 ms"),
+        ("ratio_p50_100", "p50/zmq"), ("p50_10000_json_ms", "10KB p50 ms"),
+        ("p99_10000_json_ms", "10KB p99 ms"), ("p50_10000_binary_ms", "10KB buf p50 ms"),
+        ("buffer_4mib_echo_mb_per_s", "4MiB echo MB/s"), ("stream_fps", "stream fps"),
+        ("stream_mb_per_s", "stream MB/s"), ("stream_counts_equal", "sent=recv"),
+        ("server_rss_start_mib", "RSS start"), ("server_rss_peak_mib", "RSS peak"),
+        ("server_rss_end_mib", "RSS end"),
+    ],
+    "browser_cpu": [
+        ("path", "path"), ("cpu_ms_per_4mib_echo_server", "server"),
+        ("cpu_ms_per_4mib_echo_kernel", "kernel"), ("cpu_ms_per_4mib_echo_browser", "Chromium"),
+    ],
 }
 # fmt: on
 
@@ -58,6 +71,7 @@ TITLES = {
     "binary_vs_json": "5. 8 MB float64 array: one buffer vs a JSON list (echo round trip)",
     "busy_cell": "6. Echo while a cell sleeps (first echo waits for the cell)",
     "widgets": "7. Widgets in Chromium: the bridge's widget manager vs JupyterLab's own",
+    "browser": "8. Comm speed in Chromium: pycomm vs JupyterLab's connection, ZMQ floor (RSS MiB)",
 }
 
 
@@ -121,6 +135,8 @@ def table(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> list[st
 
 
 def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
     return str(value)
@@ -162,4 +178,8 @@ def _notes(key: str, figure: Results) -> list[str]:
             f"kernel subshells advertised: {figure['kernel_subshells']} "
             f"(supported_features: {figure['supported_features']})"
         ]
+    if key == "browser":
+        rows = [row for row in figure["rows"] if "cpu_ms_per_4mib_echo_server" in row]
+        cpu = ["CPU ms per 4 MiB echo (where a path's time goes):"]
+        return [*cpu, *table(COLUMNS["browser_cpu"], rows), *(f"  {n}" for n in figure["notes"])]
     return []

@@ -9,6 +9,7 @@
 import {
   ACK,
   ACK_BYTES_DIVISOR,
+  ACK_BYTES_MAX,
   ACK_EVERY,
   BRIDGE_CHANNEL,
   FINAL_CLOSE_CODES,
@@ -85,7 +86,7 @@ export class BridgeLink {
     this.attempt = 0;
     this.received = 0; // counted frames received in this session
     this.unacked_bytes = 0; // bytes received since the last bridge_ack
-    this.ack_bytes = 16 * 1024 * 1024; // max_queued_bytes / ACK_BYTES_DIVISOR, from the hello
+    this.ack_bytes = ACK_BYTES_MAX; // at most max_queued_bytes / ACK_BYTES_DIVISOR (hello)
     this.acked = 0; // the last count acknowledged to the server
     this.next_index = 0; // index of the next counted frame we send
     /** @type {{index: number, frame: ArrayBuffer, comm_id?: string}[]} sent or waiting, not acknowledged */
@@ -190,7 +191,9 @@ export class BridgeLink {
     const ws = /** @type {WebSocket} */ (this.ws);
     this.heartbeat_ms = 1000 * (hello.heartbeat || 2);
     this.window_ms = 1000 * (hello.reconnect_window ?? 30);
-    if (hello.max_queued_bytes > 0) this.ack_bytes = hello.max_queued_bytes / ACK_BYTES_DIVISOR;
+    if (hello.max_queued_bytes > 0) {
+      this.ack_bytes = Math.min(ACK_BYTES_MAX, hello.max_queued_bytes / ACK_BYTES_DIVISOR);
+    }
     this.attempt = 0;
     (this.options.clearTimeout || clearTimeout)(this.window_timer);
     this.window_timer = null; // the next drop starts the window again

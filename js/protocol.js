@@ -24,6 +24,9 @@ export const RESUME_PARAM = "resume";
 export const ACK_EVERY = 64;
 /** ...and whenever max_queued_bytes / ACK_BYTES_DIVISOR bytes arrived since the last ack. */
 export const ACK_BYTES_DIVISOR = 4;
+/** ...and at the latest every ACK_BYTES_MAX bytes, so that big buffers are released
+ * by the server soon after they arrive: the replay copy is all it keeps of them. */
+export const ACK_BYTES_MAX = 4 * 1024 * 1024;
 /** Reconnect after this many heartbeat intervals without a frame. */
 export const MISSED_HEARTBEATS = 3;
 /** Close codes after which reconnecting cannot help (replaced; kernel gone). */

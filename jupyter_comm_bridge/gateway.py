@@ -25,7 +25,7 @@ from tornado.escape import url_escape
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from . import wire
+from . import tcp, wire
 from .managers import OnKernelMessage
 from .protocol import LEGACY_PROTOCOL
 from .upstream import SentRequests, UpstreamError
@@ -107,10 +107,12 @@ class GatewayUpstream(SentRequests):
             ws.close()
             return
         self.ws = ws
+        tcp.low_latency(ws)
         asyncio.ensure_future(self._read(ws))
 
     async def _read(self, ws: WebSocketClientConnection) -> None:
         while (frame := await ws.read_message()) is not None:
+            tcp.ack_now(ws)
             self._receive(frame)
         if ws is self.ws and not self._closed:
             self.ws = None

@@ -12,6 +12,8 @@ from typing import Any
 
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 
+from . import tcp
+
 
 @contextmanager
 def uncounted(multi_kernel_manager: Any, kernel_id: str, count: int) -> Iterator[None]:
@@ -38,7 +40,8 @@ class GatewayConnectionHooks:
     It decodes every frame from the gateway as UTF-8, so one message with buffers ends its
     read loop (ipywidgets#3798). Once its private ``_connection_done`` has opened the
     gateway websocket (``self.ws``), its ``read_message`` is wrapped: binary frames go to
-    :meth:`on_binary_frame` instead, text frames on as before.
+    :meth:`on_binary_frame` instead, text frames on as before. The socket gets the same
+    low-latency options as the relay's own (:mod:`.tcp`).
     """
 
     def _connection_done(self, fut: Any) -> None:
@@ -46,10 +49,12 @@ class GatewayConnectionHooks:
         ws = getattr(self, "ws", None)
         if ws is not None:
             read = ws.read_message
+            tcp.low_latency(ws)
 
             async def read_message(callback: Any = None) -> Any:
                 while True:
                     frame = await read()
+                    tcp.ack_now(ws)
                     if not isinstance(frame, bytes):
                         return frame
                     self.on_binary_frame(frame)

@@ -40,6 +40,9 @@ RESUME_PARAM: Final = "resume"
 ACK_EVERY: Final = 64
 #: Clients also acknowledge whenever max_queued_bytes / ACK_BYTES_DIVISOR bytes arrived.
 ACK_BYTES_DIVISOR: Final = 4
+#: ...and at the latest every ACK_BYTES_MAX bytes: the server then frees big buffers soon
+#: after they arrive (a replay copy is all it keeps of them).
+ACK_BYTES_MAX: Final = 4 * 1024 * 1024
 #: A client that hears nothing for this many heartbeat intervals reconnects.
 MISSED_HEARTBEATS: Final = 3
 
@@ -122,6 +125,7 @@ SHARED: Final = {
     "RESUME_PARAM": RESUME_PARAM,
     "ACK_EVERY": ACK_EVERY,
     "ACK_BYTES_DIVISOR": ACK_BYTES_DIVISOR,
+    "ACK_BYTES_MAX": ACK_BYTES_MAX,
     "MISSED_HEARTBEATS": MISSED_HEARTBEATS,
     "FINAL_CLOSE_CODES": list(FINAL_CLOSE_CODES),
     "SESSION_END_CODES": list(SESSION_END_CODES),

@@ -79,3 +79,30 @@ def test_tiny_widgets_benchmark_reports_both_managers(tmp_path: Path) -> None:
         keys = ["first_widget_ms", "warm_widget_p50_ms", "slider_round_trip_p50_ms"]
         assert all(positive(rows[label][k]) for k in keys), rows[label]
     assert "Widgets in Chromium" in stdout
+
+
+#: The browser figure's paths, and what each must have measured (all positive).
+BROWSER_PATHS = {
+    "zmq": ["p50_100_ms", "p99_100_ms", "p50_10000_json_ms", "buffer_4mib_echo_mb_per_s"],
+    "pycomm": ["p50_100_ms", "p50_10000_binary_ms", "buffer_4mib_echo_mb_per_s", "stream_fps"],
+    "lab-channel": ["p50_100_ms", "buffer_4mib_echo_mb_per_s", "stream_mb_per_s"],
+    "stock-server": ["p50_100_ms", "buffer_4mib_echo_mb_per_s", "stream_fps"],
+    "pycomm-gateway": ["p50_100_ms", "p99_100_ms", "ratio_p50_100", "stream_sent"],
+    "lab-channel-gateway": ["p50_100_ms", "p99_100_ms", "ratio_p50_100"],
+}
+
+
+@pytest.mark.timeout(300)
+def test_tiny_browser_benchmark_reports_every_path(tmp_path: Path) -> None:
+    results, stdout = run_tiny(tmp_path, "--browser")
+    rows = {row["path"]: row for row in results["figures"]["browser"]["rows"]}
+    assert set(rows) == set(BROWSER_PATHS)
+    for path, keys in BROWSER_PATHS.items():
+        numbers = {k: v for k, v in rows[path].items() if isinstance(v, int | float)}
+        bad = {k: v for k, v in numbers.items() if not isinstance(v, bool) and not positive(v)}
+        bad |= {k: rows[path].get(k) for k in keys if not positive(rows[path].get(k))}
+        assert not bad, f"{path} {rows[path]}: {bad}"
+        if "stream_sent" in rows[path]:
+            assert rows[path]["stream_counts_equal"] is True, rows[path]
+            assert rows[path]["stream_sent"] == rows[path]["stream_received"], rows[path]
+    assert "Comm speed in Chromium" in stdout

@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from support.kernelws import Page, StandardBridge
+from support.kernelws import Bridge, Page, StandardBridge
 from support.rawws import RawClient
 from support.servers import Server
 from support.snippets import ECHO_TARGET
@@ -128,6 +128,30 @@ async def test_a_client_that_never_acknowledges_echoes_200_mib_and_stays(server)
     assert not client.closed.done(), client.closed.result()
     assert client.control == [], "a standard client got bridge_hello or bridge_ack frames"
     assert rss.growth < 64 * MiB, f"server RSS grew by {rss.growth / MiB:.0f} MiB"
+    await client.close()
+    await page.close()
+
+
+async def test_100_mib_in_4_mib_buffers_keeps_server_rss_near_one_buffer(server):
+    """A resumable client (as pycomm: it acknowledges every ACK_BYTES_MAX bytes) moves 100
+    MiB each way; the server holds a few buffers at a time, not what went through."""
+    kernel_id = server.start_kernel()
+    page = await Page.connect(server.ws_fetch, "api", "kernels", kernel_id, "channels")
+    await page.execute(ECHO_TARGET)
+    client = await Bridge.connect(
+        server.ws_fetch, "comm-bridge", "kernels", kernel_id, "channels", max_message_size=8 * MiB
+    )
+    comm_id = await client.open_comm("echo")
+    with PeakRSS(server.proc.pid) as rss:  # type: ignore[union-attr]
+        for i in range(25):  # 25 x 4 MiB = 100 MiB
+            blob = bytes([i]) * (4 * MiB)
+            start = len(client.messages)
+            await client.comm_msg(comm_id, i, buffers=[blob])
+            echo = await client.next_on_comm(comm_id, start=start)
+            client.ack()  # as pycomm does: ACK_BYTES_MAX (4 MiB) is one buffer
+            assert echo["content"]["data"] == i and echo["buffers"] == [blob]
+    assert not client.closed.done(), client.closed.result()
+    assert rss.growth < 10 * 4 * MiB, f"server RSS grew by {rss.growth / MiB:.0f} MiB"
     await client.close()
     await page.close()
 

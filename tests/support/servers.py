@@ -223,8 +223,10 @@ def _kill(process: psutil.Process) -> None:
 class Gateway:
     """``jupyter kernelgateway`` on loopback, with an auth token."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, extra_args: list[str] | None = None) -> None:
         self.root = root
+        #: More options of ``jupyter kernelgateway`` (e.g. the benchmarks' rate limit off).
+        self.extra_args = list(extra_args or [])
         self.port = free_port()
         self.token = uuid.uuid4().hex
         self.proc: subprocess.Popen[bytes] | None = None
@@ -244,6 +246,7 @@ class Gateway:
             f"--KernelGatewayApp.auth_token={self.token}",
             "--KernelGatewayApp.port_retries=0",
             "--JupyterWebsocketPersonality.list_kernels=True",
+            *self.extra_args,
         ]
         log = (self.root / "gateway.log").open("wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}

@@ -1,0 +1,208 @@
+"""What the browser figure measures on: servers, pages, the paths a comm takes, the ZMQ floor.
+
+- ``ext``: ``jupyter lab`` with the extension; its notebook page gives two paths,
+  ``pycomm`` (the bridge websocket) and ``lab-channel`` (the page's own kernel connection);
+- ``stock``: ``jupyter lab`` without the extension: ``stock-server`` (the page's connection);
+- ``gateway``: ``jupyter lab`` under ``/user/alice/`` whose kernels run in a real
+  ``jupyter kernelgateway``: ``pycomm-gateway`` and ``lab-channel-gateway``.
+
+Every server and the gateway run with ``--ZMQChannelsWebsocketConnection.limit_rate=False``
+(the gateway relays kernels with jupyter_server's own channel class, limits included).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import BrowserContext
+
+from tests.support.harness import BrowserServer, start_browser_server
+from tests.support.servers import Gateway
+from tests.support.ui import INIT_SCRIPT, JupyterUI
+
+from .browser_cdp import CdpPage, Chromium, LoopThread
+from .browser_js import INSTALL
+from .endpoints import BenchError, ZmqEndpoint
+from .harness import zmq_endpoint
+from .kernel_code import ECHO_TARGET, STREAM, STREAM_TARGET, TARGETS
+from .servers import COMMON_ARGS, ZmqKernel, check_extension
+
+#: Bound (seconds) of one step of the setup: a cell, a comm opening.
+STEP_TIMEOUT = 60.0
+NOTEBOOK = "browser-bench.ipynb"
+GATEWAY_BASE_URL = "/user/alice/"
+NO_EXTENSION = '--ServerApp.jpserver_extensions={"jupyter_comm_bridge": False}'
+#: The setup cells: the kernel's comm targets, then an output that mentions pycomm (on a
+#: server with the extension it brings the bootstrap, which defines window.pycomm).
+CELLS = [
+    TARGETS + STREAM,
+    "from IPython.display import HTML\nHTML(\"<div class='bench-ready'>pycomm</div>\")",
+]
+
+PYCOMM, LAB = "pycomm", "lab"
+ECHO, BIG, STREAM_FIG = "echo", "big", "stream"
+ALL = frozenset({ECHO, BIG, STREAM_FIG})
+
+
+@dataclass
+class Route:
+    """One path: a transport in one page, and the figures measured on it."""
+
+    label: str
+    transport: str
+    ui: JupyterUI
+    kernel_id: str
+    figures: frozenset[str]
+    #: Only 100 B echoes (the stock gateway connection is legacy-only: no binary frames).
+    small_only: bool = False
+    #: Comm target -> channel id in the page (``window.__bench.channels``).
+    channels: dict[str, str] = field(default_factory=dict)
+    subshell: str | None = None
+    #: The page's URL and DevTools connection, for measuring (see ``browser_cdp.py``).
+    url: str = ""
+    cdp: CdpPage | None = None
+    browser_pid: int = 0
+
+    @property
+    def server(self) -> BrowserServer:
+        return self.ui.server
+
+    def call(self, function: str, arg: dict[str, Any], timeout: float) -> Any:
+        """``window.__bench[function](arg)``, bounded (``timeout`` seconds): through the bare
+        DevTools client once Playwright is gone, through Playwright while setting up."""
+        if self.cdp is not None:
+            return self.cdp.evaluate(f"window.__bench.{function}({json.dumps(arg)})", timeout)
+        return self.ui.js_async(
+            f"return await window.__bench.{function}(arg);", arg, timeout, what=f"{function}"
+        )
+
+    def open(self, target: str) -> None:
+        arg: dict[str, Any] = {
+            "transport": self.transport,
+            "kernel_id": self.kernel_id,
+            "target": target,
+        }
+        arg |= {"path": NOTEBOOK, "timeout": STEP_TIMEOUT * 1000}
+        opened = self.call("open", arg, STEP_TIMEOUT + 10)
+        self.channels[target] = opened["id"]
+        self.subshell = self.subshell or opened["subshell"]
+
+
+def start_servers(
+    root: Path, stack: list[Callable[[], None]]
+) -> tuple[dict[str, BrowserServer], Gateway]:
+    """The three servers and the gateway, started at once (each takes seconds); each one's
+    ``stop`` goes on ``stack`` as soon as it started."""
+    (root / "gw").mkdir(parents=True)
+    gateway = Gateway(root / "gw", list(COMMON_ARGS))
+    stock_args = [NO_EXTENSION, *COMMON_ARGS]
+    with ThreadPoolExecutor(3) as pool:
+        started = pool.submit(gateway.start)
+        ext = pool.submit(start_browser_server, "lab", root / "ext", "/", COMMON_ARGS)
+        stock = pool.submit(start_browser_server, "lab", root / "stock", "/", stock_args)
+        stack.append(gateway.stop)  # stops nothing that did not start
+        servers = {"ext": ext.result(), "stock": stock.result()}
+        stack += [server.stop for server in servers.values()]
+        started.result()
+    gw_args = [*COMMON_ARGS, *gateway.server_args()]
+    servers["gateway"] = start_browser_server("lab", root / "gateway", GATEWAY_BASE_URL, gw_args)
+    stack.append(servers["gateway"].stop)
+    for label, server in servers.items():
+        check_extension(server, label != "stock")
+    return servers, gateway
+
+
+def open_page(context: BrowserContext, server: BrowserServer, label: str) -> tuple[JupyterUI, str]:
+    """The notebook open, its setup cells run, ``window.__bench`` in; returns its kernel id."""
+    ui = JupyterUI(context, server, name=f"browser-bench-{label}")
+    sockets: list[str] = []
+    ui.page.on("websocket", lambda ws: sockets.append(ws.url))
+    server.write_notebook(NOTEBOOK, CELLS)
+    nb = ui.goto_notebook(NOTEBOOK)
+    nb.run_all(timeout=STEP_TIMEOUT)
+    nb.wait_for_output(1, ".bench-ready", "pycomm", timeout=STEP_TIMEOUT)
+    ui.js(INSTALL)
+    kernel_id = nb.kernel_id()
+    if label != "stock":
+        ui.js_async("await window.pycomm.kernel(arg).ready; return true;", kernel_id, STEP_TIMEOUT)
+    bridge = [url for url in sockets if "/comm-bridge/kernels/" in url]
+    if bool(bridge) != (label != "stock"):
+        raise BenchError(f"{label}: bridge websockets {bridge} (all: {sockets})")
+    return ui, kernel_id
+
+
+def routes(chromium: Chromium, servers: dict[str, BrowserServer]) -> list[Route]:
+    """Every path, its comms open (echo, and stream where that figure runs), set up through
+    Playwright, which then lets go of the browser (its pages stay open)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.connect_over_cdp(chromium.endpoint)
+        context = browser.contexts[0]  # pages of the default context outlive the connection
+        context.set_default_timeout(STEP_TIMEOUT * 1000)
+        context.add_init_script(INIT_SCRIPT)
+        found = setup_routes(context, servers)
+        browser.close()
+    return found
+
+
+def setup_routes(context: BrowserContext, servers: dict[str, BrowserServer]) -> list[Route]:
+    pages = {label: open_page(context, server, label) for label, server in servers.items()}
+    found = [
+        Route("pycomm", PYCOMM, *pages["ext"], ALL),
+        Route("lab-channel", LAB, *pages["ext"], ALL),
+        Route("stock-server", LAB, *pages["stock"], ALL),
+        Route("pycomm-gateway", PYCOMM, *pages["gateway"], ALL),
+        Route("lab-channel-gateway", LAB, *pages["gateway"], frozenset({ECHO}), True),
+    ]
+    for route in found:
+        route.url = route.ui.page.url
+        route.open(ECHO_TARGET)
+        if STREAM_FIG in route.figures:
+            route.open(STREAM_TARGET)
+    return found
+
+
+class ZmqFloor:
+    """jupyter_client straight to a kernel of its own (the floor), on ``loop``."""
+
+    def __init__(self, root: Path, loop: LoopThread) -> None:
+        self.root, self.loop = root, loop
+        self.kernels: list[ZmqKernel] = []
+        self.endpoint: ZmqEndpoint | None = None
+        self.comm = ""
+
+    def start(self) -> ZmqFloor:
+        self.endpoint = self.loop.call(zmq_endpoint(self.root, self.kernels, False), STEP_TIMEOUT)
+        self.loop.call(self.endpoint.execute(TARGETS), STEP_TIMEOUT)
+        self.comm = self.loop.call(self.endpoint.open_comm(ECHO_TARGET), STEP_TIMEOUT)
+        return self
+
+    def stop(self) -> None:
+        async def down() -> None:
+            if self.endpoint is not None:
+                await self.endpoint.close()
+            for kernel in self.kernels:
+                await kernel.shutdown()
+
+        try:
+            self.loop.call(down(), STEP_TIMEOUT)
+        finally:
+            for kernel in self.kernels:
+                kernel.kill()
+
+
+def attach(found: list[Route], chromium: Chromium, loop: LoopThread) -> list[CdpPage]:
+    """Give every route its page's DevTools connection (one per page)."""
+    pages: dict[str, CdpPage] = {}
+    for route in found:
+        if route.url not in pages:
+            pages[route.url] = CdpPage.connect(chromium.page_target(route.url), loop)
+        route.cdp = pages[route.url]
+        route.browser_pid = chromium.proc.pid
+    return list(pages.values())

@@ -1,0 +1,122 @@
+"""The raw part alone: Chromium's websocket against a bare tornado echo server.
+
+No Jupyter, no kernel, no message format: a page sends 4 MiB binary frames to a
+tornado ``WebSocketHandler`` that writes each one back (two in flight), then asks it
+for a stream of 1 MiB frames (the same credit scheme as figure 8). What this reaches
+bounds every comm path in the page: ``python -m benchmarks.raw_ws [--seconds 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from tornado.web import Application, RequestHandler
+from tornado.websocket import WebSocketHandler
+
+from tests.support.servers import free_port
+
+from .browser_cdp import CdpPage, Chromium, LoopThread
+
+MiB = 1 << 20
+
+PAGE = "<!doctype html><title>raw websocket</title><body>raw</body>"
+
+#: In the page: 4 MiB echoes (two in flight) for ``seconds``, then a 1 MiB stream.
+MEASURE = """(async ([url, seconds]) => {
+  const ws = new WebSocket(url); ws.binaryType = "arraybuffer";
+  await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = fail; });
+  const frames = []; let wake = null;
+  ws.onmessage = (e) => { frames.push(e.data); if (wake) { wake(); wake = null; } };
+  const next = async () => { while (!frames.length) await new Promise((r) => (wake = r));
+                             return frames.shift(); };
+  const big = new Uint8Array(4 << 20).map((_, i) => i & 255);
+  let echoed = 0, start = performance.now();
+  ws.send(big); ws.send(big);
+  while (performance.now() - start < seconds * 1000) {
+    const back = await next(); if (back.byteLength !== big.byteLength) throw new Error("size");
+    echoed++; ws.send(big);
+  }
+  const echoSeconds = (performance.now() - start) / 1000;
+  await next(); await next();
+  ws.send("stream"); let got = 0; start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    await next(); got++; if (got % 4 === 0) ws.send("more");
+  }
+  const streamSeconds = (performance.now() - start) / 1000;
+  ws.close();
+  return { echo_mb_per_s: echoed * (4 << 20) / echoSeconds / 1e6,
+           stream_fps: got / streamSeconds, stream_mb_per_s: got * MiB / streamSeconds / 1e6 };
+})""".replace("MiB", str(MiB))
+
+
+class Echo(WebSocketHandler):
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        self.set_nodelay(True)
+        self.blob = bytes(MiB)
+
+    def on_message(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            self._write(message)
+        else:  # "stream" grants 16 frames, "more" 4 more
+            for _ in range(16 if message == "stream" else 4):
+                self._write(self.blob)
+
+    def _write(self, frame: bytes) -> None:
+        if self.ws_connection is None:
+            return  # the page closed after the stream: what it granted is not wanted
+        # a write racing the page's close fails; that is the end of the stream, not an error
+        self.write_message(frame, binary=True).add_done_callback(lambda f: f.exception())
+
+
+class Index(RequestHandler):
+    def get(self) -> None:
+        self.write(PAGE)
+
+
+def serve(port: int, ready: threading.Event) -> None:
+    async def main() -> None:
+        Application([("/", Index), ("/ws", Echo)], websocket_max_message_size=8 * MiB).listen(
+            port, "127.0.0.1"
+        )
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def measure(seconds: float) -> dict[str, float]:
+    port, ready = free_port(), threading.Event()
+    threading.Thread(target=serve, args=(port, ready), daemon=True).start()
+    ready.wait(10)
+    loop = LoopThread()
+    with tempfile.TemporaryDirectory() as tmp:
+        chromium = Chromium(Path(tmp))
+        try:
+            page = CdpPage.connect(chromium.page_target("about:blank"), loop)
+            page.evaluate(f"location.href = 'http://127.0.0.1:{port}/'", 10)
+            page.evaluate("new Promise((r) => setTimeout(r, 500))", 10)  # navigation settles
+            page.close()
+            page = CdpPage.connect(chromium.page_target(f"http://127.0.0.1:{port}/"), loop)
+            args = json.dumps([f"ws://127.0.0.1:{port}/ws", seconds])
+            result: dict[str, float] = page.evaluate(f"{MEASURE}({args})", seconds * 4 + 30)
+            page.close()
+            return result
+        finally:
+            chromium.stop()
+            loop.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    print(json.dumps(measure(parser.parse_args().seconds)))
+
+
+if __name__ == "__main__":
+    main()
