@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from tests.support.servers import Server
+from tests.support.servers import PeakRSS
 
 from .browser_cdp import Chromium, LoopThread
 from .browser_setup import (
@@ -134,38 +133,15 @@ def cpu_seconds(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-class RssPeak:
-    """The server's RSS, sampled every 50 ms in a thread while a stream runs."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.start = server.rss()
-        self.peak = self.start
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-
-    def _sample(self) -> None:
-        while not self.done.wait(0.05):
-            self.peak = max(self.peak, self.server.rss())
-
-    def stop(self) -> dict[str, float]:
-        self.done.set()
-        self.thread.join(5)
-        end = self.server.rss()
-        values = {"start": self.start, "peak": max(self.peak, end), "end": end}
-        return {f"server_rss_{k}_mib": round(v / MIB, 1) for k, v in values.items()}
-
-
 def stream(route: Route, size: Size, out: dict[str, Any]) -> None:
     seconds = size.browser_stream_seconds
     arg = {"id": route.channels[STREAM_TARGET], "size": STREAM_FRAME, "seconds": seconds}
     arg |= {"window": STREAM_WINDOW, "batch": STREAM_BATCH, "timeout": STEP_TIMEOUT_MS}
-    rss = RssPeak(route.server)
-    try:
+    with PeakRSS(route.server.process.pid, interval=0.05) as rss:
         got = route.call("stream", arg, seconds + 2 * STEP_TIMEOUT_MS / 1000)
-    finally:
-        out |= rss.stop()
+    end = route.server.rss()
+    values = {"start": rss.start, "peak": max(rss.peak, end), "end": end}
+    out |= {f"server_rss_{k}_mib": round(v / MIB, 1) for k, v in values.items()}
     if got["wrong"] or not got["first_bytes_ok"]:
         raise BenchError(f"{route.label}: {got['wrong']} stream frames wrong or out of order")
     out["stream_fps"] = got["frames"] / (got["ms"] / 1000)

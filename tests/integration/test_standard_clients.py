@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-import threading
 from typing import Any
 
-import psutil
 import pytest
 
 from support.kernelws import Bridge, Page, StandardBridge
 from support.rawws import RawClient
-from support.servers import Server
+from support.servers import PeakRSS, Server
 from support.snippets import ECHO_TARGET
 
 MiB = 1024 * 1024
@@ -84,40 +82,19 @@ def server(tmp_path: Any) -> Any:
     srv.stop()
 
 
-class PeakRSS:
-    """The highest RSS of a process while the block runs (sampled every 10 ms)."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.start = self.peak = self.process.memory_info().rss
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._done.wait(0.01):
-            self.peak = max(self.peak, self.process.memory_info().rss)
-
-    def __enter__(self) -> PeakRSS:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._done.set()
-        self._thread.join(5)
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.start
-
-
-async def test_a_client_that_never_acknowledges_echoes_200_mib_and_stays(server):
+async def echo_client(server: Server, client_class: type[Bridge]) -> tuple[Page, Bridge, str]:
+    """A page with the echo target registered, and a bridge client with an echo comm open."""
     kernel_id = server.start_kernel()
     page = await Page.connect(server.ws_fetch, "api", "kernels", kernel_id, "channels")
     await page.execute(ECHO_TARGET)
-    client = await StandardBridge.connect(
+    client = await client_class.connect(
         server.ws_fetch, "comm-bridge", "kernels", kernel_id, "channels", max_message_size=8 * MiB
     )
-    comm_id = await client.open_comm("echo")
+    return page, client, await client.open_comm("echo")
+
+
+async def test_a_client_that_never_acknowledges_echoes_200_mib_and_stays(server):
+    page, client, comm_id = await echo_client(server, StandardBridge)
     with PeakRSS(server.proc.pid) as rss:  # type: ignore[union-attr]
         for i in range(50):  # 50 x 4 MiB = 200 MiB, far over max_queued_bytes (8 MiB)
             blob = bytes([i]) * (4 * MiB)
@@ -135,13 +112,7 @@ async def test_a_client_that_never_acknowledges_echoes_200_mib_and_stays(server)
 async def test_100_mib_in_4_mib_buffers_keeps_server_rss_near_one_buffer(server):
     """A resumable client (as pycomm: it acknowledges every ACK_BYTES_MAX bytes) moves 100
     MiB each way; the server holds a few buffers at a time, not what went through."""
-    kernel_id = server.start_kernel()
-    page = await Page.connect(server.ws_fetch, "api", "kernels", kernel_id, "channels")
-    await page.execute(ECHO_TARGET)
-    client = await Bridge.connect(
-        server.ws_fetch, "comm-bridge", "kernels", kernel_id, "channels", max_message_size=8 * MiB
-    )
-    comm_id = await client.open_comm("echo")
+    page, client, comm_id = await echo_client(server, Bridge)
     with PeakRSS(server.proc.pid) as rss:  # type: ignore[union-attr]
         for i in range(25):  # 25 x 4 MiB = 100 MiB
             blob = bytes([i]) * (4 * MiB)

@@ -206,6 +206,33 @@ class Server:
             return "(no log)"
 
 
+class PeakRSS:
+    """The highest RSS of a process while the block runs (sampled every ``interval`` s)."""
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.start = self.peak = self.process.memory_info().rss
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.interval):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._done.set()
+        self._thread.join(5)
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.start
+
+
 def _children(pid: int) -> list[psutil.Process]:
     try:
         return psutil.Process(pid).children(recursive=True)
