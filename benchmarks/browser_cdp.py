@@ -25,6 +25,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psutil
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from tests.support.harness import CHROMIUM, CHROMIUM_ARGS
@@ -106,7 +107,8 @@ class Chromium:
 
 
 class CdpPage:
-    """One page's DevTools websocket: ``Runtime.evaluate`` of promises, nothing else."""
+    """One page's DevTools websocket: ``Runtime.evaluate`` of promises, and the commands a
+    profile needs; no domain that sends events is enabled."""
 
     def __init__(self, conn: WebSocketClientConnection, loop: LoopThread) -> None:
         self.conn, self.loop = conn, loop
@@ -131,15 +133,26 @@ class CdpPage:
         for future in self.waiting.values():
             future.set_exception(BenchError("the page's DevTools connection closed"))
 
-    async def _evaluate(self, expression: str) -> Any:
+    async def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self.next_id += 1
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.waiting[self.next_id] = future
-        params = {"expression": expression, "awaitPromise": True, "returnByValue": True}
         await self.conn.write_message(
-            json.dumps({"id": self.next_id, "method": "Runtime.evaluate", "params": params})
+            json.dumps({"id": self.next_id, "method": method, "params": params})
         )
-        msg = await future
+        return await future
+
+    def call(self, method: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """A DevTools command's ``result`` (``Profiler.*`` for ``profile_page.py``)."""
+        msg = self.loop.call(self._call(method, params), timeout)
+        if "error" in msg:
+            raise BenchError(f"{method}: {msg['error']}")
+        result: dict[str, Any] = msg.get("result", {})
+        return result
+
+    async def _evaluate(self, expression: str) -> Any:
+        params = {"expression": expression, "awaitPromise": True, "returnByValue": True}
+        msg = await self._call("Runtime.evaluate", params)
         result = msg.get("result", {})
         if "error" in msg or "exceptionDetails" in result:
             details = result.get("exceptionDetails", {})
@@ -153,3 +166,21 @@ class CdpPage:
 
     def close(self) -> None:
         self.loop.loop.call_soon_threadsafe(self.conn.close)  # tornado is not thread-safe
+
+
+def processes(pid: int) -> list[psutil.Process]:
+    """A process and all its children (Chromium's renderers, network service, ...)."""
+    try:
+        process = psutil.Process(pid)
+        return [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU seconds so far (0 for a process that is gone)."""
+    try:
+        times = process.cpu_times()
+    except psutil.Error:  # a renderer that ended meanwhile
+        return 0.0
+    return float(times.user + times.system)

@@ -27,7 +27,7 @@ from tests.support.ui import INIT_SCRIPT, JupyterUI
 
 from .browser_cdp import CdpPage, Chromium, LoopThread
 from .browser_js import INSTALL
-from .endpoints import BenchError, ZmqEndpoint
+from .endpoints import BenchError, WsEndpoint, ZmqEndpoint
 from .harness import zmq_endpoint
 from .kernel_code import ECHO_TARGET, STREAM, STREAM_TARGET, TARGETS
 from .servers import COMMON_ARGS, ZmqKernel, check_extension
@@ -45,6 +45,8 @@ CELLS = [
 ]
 
 PYCOMM, LAB = "pycomm", "lab"
+#: The Python client through the bridge (``PythonBridge``), timed in the harness.
+PY_BRIDGE = "python-bridge"
 ECHO, BIG, STREAM_FIG = "echo", "big", "stream"
 ALL = frozenset({ECHO, BIG, STREAM_FIG})
 
@@ -195,6 +197,39 @@ class ZmqFloor:
         finally:
             for kernel in self.kernels:
                 kernel.kill()
+
+
+class PythonBridge:
+    """The benchmark's Python v1 client through the bridge, on a kernel of its own on the
+    ``ext`` server: what the page's pycomm is compared with in the same run."""
+
+    def __init__(self, server: BrowserServer, loop: LoopThread) -> None:
+        self.server, self.loop = server, loop
+        self.clients: list[WsEndpoint] = []
+        self.endpoint: WsEndpoint | None = None
+        self.comm = ""
+
+    def start(self) -> PythonBridge:
+        kernel_id = self.server.start_kernel()
+        url, token = self.server.ws_url, self.server.token
+
+        async def up() -> None:
+            page = await WsEndpoint.connect(url, token, kernel_id, "v1", False, "python-page")
+            self.clients.append(page)  # open throughout, as a notebook's page would be
+            await page.execute(TARGETS)
+            self.endpoint = await WsEndpoint.connect(url, token, kernel_id, "v1", True, PY_BRIDGE)
+            self.clients.append(self.endpoint)
+            self.comm = await self.endpoint.open_comm(ECHO_TARGET)
+
+        self.loop.call(up(), STEP_TIMEOUT)
+        return self
+
+    def stop(self) -> None:
+        async def down() -> None:
+            for client in self.clients:
+                await client.close()
+
+        self.loop.call(down(), STEP_TIMEOUT)
 
 
 def attach(found: list[Route], chromium: Chromium, loop: LoopThread) -> list[CdpPage]:

@@ -43,8 +43,10 @@ class Size:
     browser_echoes: tuple[tuple[int, int], ...] = ((100, 30), (10 * KB, 15))
     #: (4 MiB buffer echoes per run, in flight at once);
     browser_big_echoes: tuple[int, int] = (4, 2)
-    #: seconds of the kernel -> page stream of 1 MiB frames.
+    #: seconds of the kernel -> page stream of 1 MiB frames;
     browser_stream_seconds: float = 1.5
+    #: seconds of each phase (echo, stream) of the raw websocket path (``raw_ws.py``).
+    browser_raw_seconds: float = 1.0
 
 
 TINY = Size(
@@ -93,8 +95,9 @@ FULL = Size(
     widget_steps=200,
     browser_runs=3,
     browser_echoes=((100, 300), (10 * KB, 150)),
-    browser_big_echoes=(16, 2),
+    browser_big_echoes=(48, 2),
     browser_stream_seconds=10.0,
+    browser_raw_seconds=4.0,
 )
 
 SIZES = {"tiny": TINY, "full": FULL}

@@ -3,8 +3,11 @@
 Paths (see ``browser_setup.py``): ``pycomm`` and ``lab-channel`` in one page of a server with
 the extension, ``stock-server`` on a server without it, ``pycomm-gateway`` and
 ``lab-channel-gateway`` on a server under ``/user/alice/`` whose kernels run in a kernel
-gateway; and ``zmq``, jupyter_client straight to a kernel (the floor), measured in the same
-runs. Figures per path, all timed in the page (``browser_js.py``):
+gateway. Measured in the same runs, in the harness: ``zmq``, jupyter_client straight to a
+kernel (the floor); ``python-bridge``, the benchmark's Python client through the bridge (the
+figure issue 16 compares pycomm with); ``raw-websocket``, a page's bare websocket against a
+bare tornado echo server (``raw_ws.py``, in a Chromium of its own: the raw part alone).
+Figures per page path, all timed in the page (``browser_js.py``):
 
 - sequential echoes, 100 B and 10 KB as a JSON string, 10 KB as one buffer: p50, p99;
 - 4 MiB buffer echoes, two in flight: MB/s one way (bytes echoed a second);
@@ -30,11 +33,14 @@ import psutil
 
 from tests.support.servers import PeakRSS
 
-from .browser_cdp import Chromium, LoopThread
+from . import raw_ws
+from .browser_cdp import Chromium, LoopThread, cpu_seconds, processes
 from .browser_setup import (
     BIG,
     ECHO,
+    PY_BRIDGE,
     STREAM_FIG,
+    PythonBridge,
     Route,
     ZmqFloor,
     attach,
@@ -58,6 +64,8 @@ STREAM_FRAME = 1 * MIB
 STREAM_WINDOW, STREAM_BATCH = 16, 4
 KINDS = {100: ("json",), 10_000: ("json", "binary")}
 ZMQ = "zmq"
+#: Chromium's websocket and a bare tornado echo server, no Jupyter (``raw_ws.py``).
+RAW = "raw-websocket"
 
 
 def echo_key(size: int, kind: str) -> str:
@@ -86,14 +94,6 @@ def big_echo(route: Route, size: Size, out: dict[str, Any]) -> None:
     got = route.call("bigEcho", arg, 2 * BIG_TIMEOUT)
     out |= cpu.ms_per(count + 1, "cpu_ms_per_4mib_echo")  # the untimed first echo too
     out["buffer_4mib_echo_mb_per_s"] = got["bytes"] / MB / (got["ms"] / 1000)
-
-
-def processes(pid: int) -> list[psutil.Process]:
-    try:
-        process = psutil.Process(pid)
-        return [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return []
 
 
 def kernel_processes(kernel_id: str) -> list[psutil.Process]:
@@ -125,14 +125,6 @@ class CpuSplit:
         return {f"{key}_{name}": (now[name] - self.start[name]) / count * 1000 for name in now}
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    try:
-        times = process.cpu_times()
-    except psutil.Error:  # a renderer that ended meanwhile
-        return 0.0
-    return float(times.user + times.system)
-
-
 def stream(route: Route, size: Size, out: dict[str, Any]) -> None:
     seconds = size.browser_stream_seconds
     arg = {"id": route.channels[STREAM_TARGET], "size": STREAM_FRAME, "seconds": seconds}
@@ -160,8 +152,9 @@ def measure_route(route: Route, size: Size) -> dict[str, Any]:
     return out
 
 
-def measure_floor(floor: ZmqFloor, size: Size) -> dict[str, Any]:
-    """The same echoes and 4 MiB echoes over jupyter_client, timed in the harness."""
+def measure_python(floor: ZmqFloor | PythonBridge, size: Size) -> dict[str, Any]:
+    """The same echoes and 4 MiB echoes from Python (jupyter_client straight to the kernel,
+    or the Python client through the bridge), timed in the harness."""
 
     async def run() -> dict[str, Any]:
         endpoint, comm = floor.endpoint, floor.comm
@@ -202,16 +195,21 @@ def summary(label: str, runs: list[dict[str, Any]], floor: list[dict[str, Any]])
 
 
 def measure_all(
-    found: list[Route], floor: ZmqFloor, size: Size, progress: Callable[[str], None]
+    found: list[Route],
+    harness: dict[str, Callable[[], dict[str, Any]]],
+    size: Size,
+    progress: Callable[[str], None],
 ) -> dict[str, Any]:
-    labels = [ZMQ, *(route.label for route in found)]
+    """``harness``: the paths timed in the harness (the ZMQ floor, the Python bridge client,
+    the raw websocket), each measured by its function."""
+    labels = [*harness, *(route.label for route in found)]
     by_label = {route.label: route for route in found}
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
     for run in range(size.browser_runs):
         for label in rotated(labels, run):
             progress(f"browser run {run + 1}/{size.browser_runs}: {label}")
-            if label == ZMQ:
-                runs[label].append(measure_floor(floor, size))
+            if label in harness:
+                runs[label].append(harness[label]())
             else:
                 runs[label].append(measure_route(by_label[label], size))
     rows = [summary(label, runs[label], runs[ZMQ]) for label in labels]
@@ -233,6 +231,8 @@ def browser_figure(size: Size, progress: Callable[[str], None] = print) -> dict[
         try:
             floor.start()
             servers, gateway = start_servers(root, stack)
+            python = PythonBridge(servers["ext"], loop).start()
+            stack.append(python.stop)
             chromium = Chromium(root / "chromium")
             stack.append(chromium.stop)
             progress("browser: opening the notebooks, the comms (Playwright)")
@@ -240,7 +240,12 @@ def browser_figure(size: Size, progress: Callable[[str], None] = print) -> dict[
             for page in attach(found, chromium, loop):
                 stack.append(page.close)
             started = time.perf_counter()
-            figure = measure_all(found, floor, size, progress)
+            harness = {
+                ZMQ: lambda: measure_python(floor, size),
+                PY_BRIDGE: lambda: measure_python(python, size),
+                RAW: lambda: raw_ws.measure(size.browser_raw_seconds),
+            }
+            figure = measure_all(found, harness, size, progress)
             figure["measure_seconds"] = round(time.perf_counter() - started, 1)
         finally:
             tear_down(stack)

@@ -16,19 +16,21 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psutil
 from tornado.web import Application, RequestHandler
 from tornado.websocket import WebSocketHandler
 
 from tests.support.servers import free_port
 
-from .browser_cdp import CdpPage, Chromium, LoopThread
+from .browser_cdp import CdpPage, Chromium, LoopThread, cpu_seconds, processes
 
 MiB = 1 << 20
 
 PAGE = "<!doctype html><title>raw websocket</title><body>raw</body>"
 
-#: In the page: 4 MiB echoes (two in flight) for ``seconds``, then a 1 MiB stream.
-MEASURE = """(async ([url, seconds]) => {
+#: In the page (``window.__raw``): ``echo`` runs 4 MiB echoes (two in flight) for
+#: ``seconds``; ``stream`` then takes a 1 MiB stream for as long.
+INSTALL = """(async (url) => {
   const ws = new WebSocket(url); ws.binaryType = "arraybuffer";
   await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = fail; });
   const frames = []; let wake = null;
@@ -36,27 +38,37 @@ MEASURE = """(async ([url, seconds]) => {
   const next = async () => { while (!frames.length) await new Promise((r) => (wake = r));
                              return frames.shift(); };
   const big = new Uint8Array(4 << 20).map((_, i) => i & 255);
-  let echoed = 0, start = performance.now();
-  ws.send(big); ws.send(big);
-  while (performance.now() - start < seconds * 1000) {
-    const back = await next(); if (back.byteLength !== big.byteLength) throw new Error("size");
-    echoed++; ws.send(big);
-  }
-  const echoSeconds = (performance.now() - start) / 1000;
-  await next(); await next();
-  ws.send("stream"); let got = 0; start = performance.now();
-  while (performance.now() - start < seconds * 1000) {
-    await next(); got++; if (got % 4 === 0) ws.send("more");
-  }
-  const streamSeconds = (performance.now() - start) / 1000;
-  ws.close();
-  return { echo_mb_per_s: echoed * (4 << 20) / echoSeconds / 1e6,
-           stream_fps: got / streamSeconds, stream_mb_per_s: got * MiB / streamSeconds / 1e6 };
+  window.__raw = {
+    echo: async (seconds) => {
+      let echoed = 0; const start = performance.now();
+      ws.send(big); ws.send(big);
+      while (performance.now() - start < seconds * 1000) {
+        const back = await next();
+        if (back.byteLength !== big.byteLength) throw new Error("size");
+        echoed++; ws.send(big);
+      }
+      const echoSeconds = (performance.now() - start) / 1000;
+      await next(); await next();
+      const rate = echoed * (4 << 20) / echoSeconds / 1e6;
+      return { echoes: echoed + 2, buffer_4mib_echo_mb_per_s: rate };
+    },
+    stream: async (seconds) => {
+      ws.send("stream"); let got = 0; const start = performance.now();
+      while (performance.now() - start < seconds * 1000) {
+        await next(); got++; if (got % 4 === 0) ws.send("more");
+      }
+      const streamSeconds = (performance.now() - start) / 1000;
+      ws.close();
+      return { stream_fps: got / streamSeconds, stream_mb_per_s: got * MiB / streamSeconds / 1e6 };
+    },
+  };
+  return true;
 })""".replace("MiB", str(MiB))
 
 
 class Echo(WebSocketHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:
+        self.settings["thread"].append(threading.get_native_id())
         self.set_nodelay(True)
         self.blob = bytes(MiB)
 
@@ -79,20 +91,32 @@ class Index(RequestHandler):
         self.write(PAGE)
 
 
-def serve(port: int, ready: threading.Event) -> None:
+def serve(port: int, ready: threading.Event, thread: list[int]) -> None:
+    """The echo server, on this thread; ``thread`` gets the native id it runs on."""
+
     async def main() -> None:
-        Application([("/", Index), ("/ws", Echo)], websocket_max_message_size=8 * MiB).listen(
-            port, "127.0.0.1"
+        app = Application(
+            [("/", Index), ("/ws", Echo)], websocket_max_message_size=8 * MiB, thread=thread
         )
+        app.listen(port, "127.0.0.1")
         ready.set()
         await asyncio.Event().wait()
 
     asyncio.run(main())
 
 
+def thread_cpu(native_id: int) -> float:
+    """CPU seconds of one thread of this process (the echo server's)."""
+    for thread in psutil.Process().threads():
+        if thread.id == native_id:
+            return float(thread.user_time + thread.system_time)
+    return 0.0
+
+
 def measure(seconds: float) -> dict[str, float]:
-    port, ready = free_port(), threading.Event()
-    threading.Thread(target=serve, args=(port, ready), daemon=True).start()
+    """Echo MB/s and CPU ms per echo (Chromium, the server), then stream frames/s."""
+    port, ready, thread = free_port(), threading.Event(), []
+    threading.Thread(target=serve, args=(port, ready, thread), daemon=True).start()
     ready.wait(10)
     loop = LoopThread()
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,8 +127,15 @@ def measure(seconds: float) -> dict[str, float]:
             page.evaluate("new Promise((r) => setTimeout(r, 500))", 10)  # navigation settles
             page.close()
             page = CdpPage.connect(chromium.page_target(f"http://127.0.0.1:{port}/"), loop)
-            args = json.dumps([f"ws://127.0.0.1:{port}/ws", seconds])
-            result: dict[str, float] = page.evaluate(f"{MEASURE}({args})", seconds * 4 + 30)
+            page.evaluate(f"{INSTALL}({json.dumps(f'ws://127.0.0.1:{port}/ws')})", 30)
+            browser = processes(chromium.proc.pid)
+            before = sum(map(cpu_seconds, browser)), thread_cpu(thread[0])
+            result: dict[str, float] = page.evaluate(f"window.__raw.echo({seconds})", seconds + 30)
+            after = sum(map(cpu_seconds, browser)), thread_cpu(thread[0])
+            echoes = result.pop("echoes")
+            result["cpu_ms_per_4mib_echo_browser"] = (after[0] - before[0]) / echoes * 1000
+            result["cpu_ms_per_4mib_echo_server"] = (after[1] - before[1]) / echoes * 1000
+            result |= page.evaluate(f"window.__raw.stream({seconds})", seconds + 30)
             page.close()
             return result
         finally:

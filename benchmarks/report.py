@@ -95,7 +95,7 @@ def at_least(value: float, limit: float) -> bool:
 
 
 def evaluate(figures: Results) -> list[Results]:
-    """Issue 7's targets, from the figures (missing figures are simply not judged)."""
+    """Issues 7 and 16: the targets, from the figures (missing figures are not judged)."""
     found: list[Results] = []
     if "echo_latency" in figures:
         rows = figures["echo_latency"]["rows"]
@@ -121,6 +121,24 @@ def evaluate(figures: Results) -> list[Results]:
     if "binary_vs_json" in figures:
         row = row_where(figures["binary_vs_json"]["rows"], path="bridge-v1")
         found.append(target("bridge 8 MB: JSON time / buffer time", row["speedup"], 10.0, at_least))
+    if "browser" in figures:
+        found += browser_targets(figures["browser"]["rows"])
+    return found
+
+
+#: Issue 16: pycomm's 4 MiB echo in Chromium before it (MB/s), as the issue measured it.
+BROWSER_ECHO_BEFORE = 33.0
+
+
+def browser_targets(rows: list[Results]) -> list[Results]:
+    """Issue 16's browser target: pycomm's 4 MiB echo at 3x the issue's figure or within
+    1.5x of the Python client through the bridge in the same run, whichever is higher."""
+    key = "buffer_4mib_echo_mb_per_s"
+    pycomm, python = (row_where(rows, path=path)[key] for path in ("pycomm", "python-bridge"))
+    limit = 3 * BROWSER_ECHO_BEFORE
+    found = [target("pycomm 4 MiB echo MB/s in Chromium", pycomm, limit, at_least)]
+    ratio = round(pycomm / python, 3)
+    found.append(target("pycomm / Python client, 4 MiB echo", ratio, round(1 / 1.5, 3), at_least))
     return found
 
 
@@ -156,7 +174,7 @@ def render(results: Results) -> str:
             continue
         out += ["", title, *table(COLUMNS[key], figure["rows"])]
         out += _notes(key, figure)
-    out += ["", "Targets (issue 7)"]
+    out += ["", "Targets (issues 7 and 16)"]
     for t in results.get("targets", []):
         verdict = "PASS" if t["passed"] else "FAIL"
         out.append(f"  {verdict}  {t['name']}: {t['value']} (limit {t['limit']})")

@@ -431,7 +431,8 @@ export class KernelConnection {
 
   /** @param {OutgoingMessage} msg @private */
   _send(msg) {
-    if (!this.link.send(encode(msg), msg.content.comm_id)) {
+    const frame = encode(msg, (size) => this.link.reuse(size));
+    if (!this.link.send(frame, msg.content.comm_id)) {
       this.log.warn(`pycomm: kernel ${this.kernel_id} is disconnected; ${msg.header.msg_type} dropped`);
     }
   }

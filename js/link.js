@@ -27,9 +27,14 @@ import { decode, encode, message } from "./wire.js";
 export const BACKOFF = [250, 500, 1000, 2000, 4000, 8000, 10000];
 /** Give up on a websocket handshake after this long (a frozen server never answers). */
 export const CONNECT_TIMEOUT = 10000;
+/** Frames from this size on leave their memory for the next ones once acknowledged... */
+export const SPARE_MIN = 64 * 1024;
+/** ...and this many are kept (two in flight, each acknowledged within ACK_BYTES_MAX). */
+export const SPARES = 2;
 
 /**
  * @typedef {import("./wire.js").Message} Message
+ * @typedef {ArrayBuffer | Uint8Array} Frame
  * @typedef {import("./boot.js").PageConfig} PageConfig
  * @typedef {"connecting" | "connected" | "disconnected"} Status
  * @typedef {{
@@ -89,8 +94,10 @@ export class BridgeLink {
     this.ack_bytes = ACK_BYTES_MAX; // at most max_queued_bytes / ACK_BYTES_DIVISOR (hello)
     this.acked = 0; // the last count acknowledged to the server
     this.next_index = 0; // index of the next counted frame we send
-    /** @type {{index: number, frame: ArrayBuffer, comm_id?: string}[]} sent or waiting, not acknowledged */
+    /** @type {{index: number, frame: Frame, comm_id?: string}[]} sent or waiting, not acknowledged */
     this.unacked = [];
+    /** @type {ArrayBuffer[]} memory of big acknowledged frames, for the next ones (reuse) */
+    this.spare = [];
     this.heartbeat_ms = 2000;
     this.window_ms = 30000;
     this.last_frame = 0;
@@ -132,8 +139,20 @@ export class BridgeLink {
   }
 
   /**
+   * Memory for a frame of `size` bytes from an acknowledged big frame, if one is spare
+   * (`encode`'s `reuse`): the server has it, so what was sent from there is no longer needed.
+   * @param {number} size
+   * @returns {Uint8Array | null}
+   */
+  reuse(size) {
+    const i = this.spare.findIndex((buffer) => buffer.byteLength >= size);
+    if (size < SPARE_MIN || i < 0) return null;
+    return new Uint8Array(this.spare.splice(i, 1)[0], 0, size);
+  }
+
+  /**
    * Queue a counted frame; it goes out now if the session is up. False once given up.
-   * @param {ArrayBuffer} frame
+   * @param {Frame} frame
    * @param {string} [comm_id] the comm it belongs to: kept across a lost session if still open
    */
   send(frame, comm_id) {
@@ -183,7 +202,13 @@ export class BridgeLink {
 
   /** @param {number} received how many of our counted frames the server has */
   trim(received) {
-    while (this.unacked.length && this.unacked[0].index < received) this.unacked.shift();
+    while (this.unacked.length && this.unacked[0].index < received) {
+      const { frame } = /** @type {{frame: Frame}} */ (this.unacked.shift());
+      const buffer = frame instanceof ArrayBuffer ? frame : /** @type {ArrayBuffer} */ (frame.buffer);
+      if (buffer.byteLength >= SPARE_MIN && !this.spare.includes(buffer)) {
+        this.spare = [buffer, ...this.spare].slice(0, SPARES);
+      }
+    }
   }
 
   /** @param {Record<string, any>} hello */

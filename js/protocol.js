@@ -24,8 +24,8 @@ export const RESUME_PARAM = "resume";
 export const ACK_EVERY = 64;
 /** ...and whenever max_queued_bytes / ACK_BYTES_DIVISOR bytes arrived since the last ack. */
 export const ACK_BYTES_DIVISOR = 4;
-/** ...and at the latest every ACK_BYTES_MAX bytes, so that big buffers are released
- * by the server soon after they arrive: the replay copy is all it keeps of them. */
+/** ...and at the latest every ACK_BYTES_MAX bytes (both sides): each side keeps a copy
+ * of what it sent until then (the server frees big buffers, pycomm reuses their memory). */
 export const ACK_BYTES_MAX = 4 * 1024 * 1024;
 /** Reconnect after this many heartbeat intervals without a frame. */
 export const MISSED_HEARTBEATS = 3;

@@ -65,9 +65,11 @@ function asBytes(buffer) {
  * Encode a message as one v1 frame: offset count, offsets, channel, header,
  * parent_header, metadata, content, buffers (little-endian u64 offsets).
  * @param {OutgoingMessage} msg
- * @returns {ArrayBuffer}
+ * @param {(size: number) => Uint8Array | null} [reuse] memory to write a frame of `size`
+ *   bytes into, if it has some (fresh memory costs page faults: big frames reuse it)
+ * @returns {ArrayBuffer | Uint8Array} the frame: a new buffer, or a view of reused memory
  */
-export function encode(msg) {
+export function encode(msg, reuse) {
   const json = [msg.header, msg.parent_header, msg.metadata, msg.content];
   const chunks = [
     encoder.encode(msg.channel),
@@ -77,8 +79,9 @@ export function encode(msg) {
   const count = chunks.length + 1;
   const tableSize = 8 * (count + 1);
   const total = chunks.reduce((n, c) => n + c.byteLength, tableSize);
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
+  const reused = reuse ? reuse(total) : null;
+  const out = reused || new Uint8Array(total);
+  const view = new DataView(out.buffer, out.byteOffset, total);
   const setU64 = (/** @type {number} */ at, /** @type {number} */ value) => {
     view.setUint32(at, value % 2 ** 32, true);
     view.setUint32(at + 4, Math.floor(value / 2 ** 32), true);
@@ -91,7 +94,7 @@ export function encode(msg) {
     offset += chunk.byteLength;
   });
   setU64(8 * count, offset);
-  return out.buffer;
+  return reused || /** @type {ArrayBuffer} */ (out.buffer);
 }
 
 /**

@@ -42,7 +42,7 @@ class BridgeSocket(Protocol):
     def protocol(self) -> str:
         """The wire protocol of the websocket (``protocol.V1_PROTOCOL`` or legacy)."""
 
-    def write_frame(self, frame: wire.Frame, binary: bool) -> None: ...
+    def write_frame(self, frame: wire.Encoded, binary: bool) -> None: ...
 
     def close_bridge(self, code: int, reason: str) -> None: ...
 
@@ -83,6 +83,7 @@ class Client:
         self.protocol = protocol.LEGACY_PROTOCOL
         self.sent = 0  # counted frames sent (or kept for sending) to the client
         self.received = 0  # counted frames received from the client
+        self.unacked_received_bytes = 0  # of those received since the last acknowledgement
         self.acked_by_client = 0
         self.acked_to_client = 0
         #: Frames sent (or waiting for the next socket) that the client has not acknowledged.
@@ -157,6 +158,7 @@ class Client:
         if not self.resumable:
             return
         self.acked_to_client = self.received
+        self.unacked_received_bytes = 0
         ack: AckContent = {"received": self.received}
         self._write(self._control(protocol.ACK, dict(ack)))
 
@@ -170,10 +172,16 @@ class Client:
 
     # --- frames from the client -------------------------------------------------
 
-    def counted(self) -> None:
-        """A counted frame arrived from the client; acknowledge now and then."""
+    def counted(self, size: int) -> None:
+        """A counted frame of ``size`` bytes arrived from the client; acknowledge every
+        ACK_EVERY frames and every ACK_BYTES_MAX bytes, as clients do: the client keeps a
+        copy of each frame until then, and can reuse its memory once acknowledged."""
         self.received += 1
-        if self.resumable and self.received - self.acked_to_client >= protocol.ACK_EVERY:
+        self.unacked_received_bytes += size
+        if not self.resumable:
+            return
+        frames = self.received - self.acked_to_client
+        if frames >= protocol.ACK_EVERY or self.unacked_received_bytes >= protocol.ACK_BYTES_MAX:
             self.heartbeat()
 
     def acknowledged(self, received: object) -> None:

@@ -58,7 +58,7 @@ class ClientFrames:
         try:
             msg = wire.decode_frame(frame, socket.protocol, self.session.pack, self.unpack)
             if len(frame) > self.settings.max_message_size:
-                client.counted()
+                client.counted(len(frame))
                 parent = msg.header
                 raise Refused(
                     "MessageTooBig",
@@ -68,12 +68,12 @@ class ClientFrames:
             if msg.channel == BRIDGE_CHANNEL and msg.msg_type == protocol.ACK:
                 client.acknowledged(msg.content(self.unpack).get("received"))
                 return
-            client.counted()
+            client.counted(len(frame))
             parent = msg.header
             self._dispatch(client, msg)
             return
         except MalformedMessage as e:
-            client.counted()
+            client.counted(len(frame))
             ename, evalue, parent = "MalformedMessage", str(e), e.header
         except Refused as e:
             ename, evalue = e.ename, str(e)

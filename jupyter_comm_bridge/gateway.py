@@ -165,9 +165,10 @@ class GatewayUpstream(SentRequests):
         if self.ws is None and self._waiting is None:
             raise UpstreamError("the connection to the kernel gateway is down")
         header = self.session.unpack(parts[0])
-        frame, binary = wire.encode_frame(
+        encoded, binary = wire.encode_frame(
             WireMessage(channel, list(parts), header), LEGACY_PROTOCOL, self.session.unpack
         )
+        frame = wire.joined(encoded)
         if self.ws is None:
             self._waiting.append((frame, binary))  # type: ignore[union-attr]
         else:

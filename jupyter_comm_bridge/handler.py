@@ -17,6 +17,7 @@ from tornado import web
 from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from . import scatter
 from .protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_UNREACHABLE,
@@ -27,7 +28,7 @@ from .protocol import (
 )
 from .registry import RelayRegistry
 from .relay import KernelRelay
-from .wire import Frame
+from .wire import Encoded, Frame
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 URL_PATTERN = rf"comm-bridge/kernels/(?P<kernel_id>{UUID_PATTERN})/channels"
@@ -169,14 +170,17 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def protocol(self) -> str:
         return self.selected_subprotocol or LEGACY_PROTOCOL
 
-    def write_frame(self, frame: Frame, binary: bool) -> None:
+    def write_frame(self, frame: Encoded, binary: bool) -> None:
         try:
-            written = self.write_message(frame, binary=binary)
+            if isinstance(frame, tuple):
+                written = scatter.write_pieces(self, frame)
+            else:
+                written = self.write_message(frame, binary=binary)
         except WebSocketClosedError:
             self.log.debug("comm-bridge: dropped a message for closed client %s", self.session_id)
             return
         if not written.done():
-            size = len(frame)
+            size = sum(map(len, frame)) if isinstance(frame, tuple) else len(frame)
             self.unflushed_bytes += size
             written.add_done_callback(lambda _: self._flushed(size))
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 
-from . import tcp
+from . import tcp, wire
 
 
 @contextmanager
@@ -32,6 +32,49 @@ def uncounted(multi_kernel_manager: Any, kernel_id: str, count: int) -> Iterator
     finally:
         if kernel_id in counts:
             counts[kernel_id] += count
+
+
+def iopub_by_reference(connection: Any, connected: Any) -> None:
+    """Once ``ZMQChannelsWebsocketConnection.connect`` has subscribed its channels
+    (``on_recv_stream`` in a done-callback of ``connected``), receive iopub with
+    ``copy=False``: the page's copy of every big buffer the kernel publishes (a bridge
+    client's, which the page never gets, too) is then not made. ``handle_outgoing_message``
+    gets ``zmq.Frame``s, which :func:`.wire.zmq_parts` turns into what it expects.
+    """
+
+    def again(done: Any) -> None:
+        stream = getattr(connection, "channels", {}).get("iopub")
+        if done.cancelled() or done.exception() is not None or stream is None:
+            return
+        if not stream.closed():
+            stream.on_recv_stream(connection.handle_outgoing_message, copy=False)
+
+    if connected is not None and hasattr(connected, "add_done_callback"):
+        connected.add_done_callback(again)
+
+
+def activity_by_reference(kernel: Any) -> None:
+    """``MappingKernelManager.start_watching_activity`` reads every iopub message of a
+    kernel on a stream of its own (``kernel._activity_stream``), with copies. Receive it
+    with ``copy=False`` (pyzmq's ``_recv_callback`` is the callback to keep), its callback
+    given what it expects (:func:`.wire.zmq_parts`). Once per stream; no-op if the internals
+    are not there.
+    """
+    stream = getattr(kernel, "_activity_stream", None)
+    callback = getattr(stream, "_recv_callback", None)
+    if stream is None or callback is None or stream.closed():
+        return
+    if getattr(callback, _BY_REFERENCE, False):
+        return
+
+    def record(frames: list[Any]) -> None:
+        callback(wire.zmq_parts(frames))
+
+    setattr(record, _BY_REFERENCE, True)
+    stream.on_recv(record, copy=False)
+
+
+_BY_REFERENCE = "_comm_bridge_by_reference"
 
 
 class GatewayConnectionHooks:

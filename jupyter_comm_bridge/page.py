@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Protocol
 
+import zmq
 from jupyter_client.session import Session
 
 from . import EXTENSION_NAME, internals, wire
@@ -81,7 +82,10 @@ class PageConnectionMixin:
         if bridge is not None and bridge.page_nodelay:
             # The page's connection pays the same Nagle/delayed-ACK cost as the bridge would.
             self.websocket_handler.set_nodelay(True)
-        return super().connect()  # type: ignore[misc]
+        connected = super().connect()  # type: ignore[misc]
+        if bridge is not None:
+            internals.iopub_by_reference(self, connected)
+        return connected
 
     def disconnect(self) -> Any:
         """jupyter_server starts keeping the page's messages for its return when the kernel's
@@ -93,6 +97,8 @@ class PageConnectionMixin:
 
     def handle_outgoing_message(self, *args: Any) -> None:
         """``(stream, msg_list)`` from a local kernel (gateways: see gateway_page.py)."""
+        if len(args) > 1 and args[1] and isinstance(args[1][0], zmq.Frame):
+            args = (args[0], wire.zmq_parts(args[1]), *args[2:])  # internals.iopub_by_reference
         bridge = self._bridge
         if bridge is not None:
             try:

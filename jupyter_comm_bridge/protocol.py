@@ -40,8 +40,8 @@ RESUME_PARAM: Final = "resume"
 ACK_EVERY: Final = 64
 #: Clients also acknowledge whenever max_queued_bytes / ACK_BYTES_DIVISOR bytes arrived.
 ACK_BYTES_DIVISOR: Final = 4
-#: ...and at the latest every ACK_BYTES_MAX bytes: the server then frees big buffers soon
-#: after they arrive (a replay copy is all it keeps of them).
+#: ...and at the latest every ACK_BYTES_MAX bytes (both sides): each side keeps a copy of
+#: what it sent until then (the server frees big buffers, pycomm reuses their memory).
 ACK_BYTES_MAX: Final = 4 * 1024 * 1024
 #: A client that hears nothing for this many heartbeat intervals reconnects.
 MISSED_HEARTBEATS: Final = 3

@@ -86,7 +86,8 @@ class ZMQUpstream(SentRequests):
                 identity=identity
             )
         for channel, stream in self.streams.items():
-            stream.on_recv(self._receiver(channel))
+            # copy=False: big buffers stay in their ZMQ frames on their way to the clients
+            stream.on_recv(self._receiver(channel), copy=False)
         nudger = PeriodicCallback(self._nudge, NUDGE_INTERVAL * 1000)
         self._nudge()
         nudger.start()
@@ -137,11 +138,11 @@ class ZMQUpstream(SentRequests):
         return ZMQStream(sock)
 
     def _receiver(self, channel: str) -> Any:
-        def receive(msg_list: list[bytes]) -> None:
+        def receive(frames: list[zmq.Frame]) -> None:
             if channel == "iopub" and self._iopub_live and not self._iopub_live.done():
                 self._iopub_live.set_result(None)
             try:
-                msg = wire.decode_zmq(channel, msg_list, self.session.unpack)
+                msg = wire.decode_zmq(channel, wire.zmq_parts(frames), self.session.unpack)
             except (MalformedMessage, ValueError) as e:
                 self.log.warning(
                     "comm-bridge: kernel %s sent a bad message: %s",
@@ -170,7 +171,8 @@ class ZMQUpstream(SentRequests):
         stream = self.streams.get(channel)
         if stream is None or stream.closed():
             raise UpstreamError("the connection to the kernel is closed")
-        self.session.send_raw(stream, parts)  # type: ignore[arg-type]  # (a ZMQStream will do)
+        # copy=False: libzmq sends big buffers from our bytes (pyzmq copies small ones anyway)
+        self.session.send_raw(stream, parts, copy=False)  # type: ignore[arg-type]  # (a ZMQStream will do)
 
     def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
         """Build, sign and send a message of the relay's own; returns its msg_id."""

@@ -18,7 +18,7 @@ import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_client.jsonutil import json_default
 from jupyter_client.session import Session
@@ -26,16 +26,25 @@ from jupyter_server.services.kernels.connection import base as _serializers
 
 from .protocol import V1_PROTOCOL
 
+if TYPE_CHECKING:
+    import zmq
+
 Unpack = Callable[[bytes], Any]
 Pack = Callable[[Any], bytes]
 Frame = str | bytes
 DELIMITER = b"<IDS|MSG>"
+#: A part of a message: bytes, or a big buffer kept by reference (a view of a ZMQ frame).
+Part = bytes | memoryview
+#: One binary websocket message as pieces written in order; joined, they are its frame.
+Pieces = tuple[Part, ...]
+Encoded = Frame | Pieces
+#: Buffers from this size on travel by reference, never joined into a frame or copied out
+#: of their ZMQ frame: each fresh copy of 4 MiB costs milliseconds of page faults
+#: (benchmarks/README.md, "Where the time goes").
+BY_REFERENCE = 64 * 1024
 
 # jupyter_server's serializers, with the types they have (they are not annotated there).
 serialize_msg_to_ws_v1: Callable[[list[Any], str], bytes] = _serializers.serialize_msg_to_ws_v1
-deserialize_msg_from_ws_v1: Callable[[bytes], tuple[str, list[bytes]]] = (
-    _serializers.deserialize_msg_from_ws_v1
-)
 serialize_binary_message: Callable[[dict[str, Any]], bytes] = _serializers.serialize_binary_message
 deserialize_binary_message: Callable[[bytes], dict[str, Any]] = (
     _serializers.deserialize_binary_message
@@ -61,7 +70,7 @@ class WireMessage:
     _content: dict[str, Any] | None = field(default=None, repr=False)
     _parent: dict[str, Any] | None = field(default=None, repr=False)
     #: Encoded frames per protocol, so a message sent to many clients is encoded once.
-    _encoded: dict[str, tuple[Frame, bool]] = field(default_factory=dict, repr=False)
+    _encoded: dict[str, tuple[Encoded, bool]] = field(default_factory=dict, repr=False)
 
     @property
     def msg_type(self) -> str:
@@ -106,14 +115,29 @@ class WireMessage:
 # --- from the kernel ---------------------------------------------------------
 
 
-def split_zmq(msg_list: list[bytes]) -> tuple[int, list[bytes]]:
+def split_zmq(msg_list: list[Any]) -> tuple[int, list[Any]]:
     """Where a raw ZMQ message's delimiter is, and its parts after the signature:
     ``[header, parent, metadata, content, *buffers]`` (identities come before it)."""
     index = msg_list.index(DELIMITER)
     return index, msg_list[index + 2 :]
 
 
-def decode_zmq(channel: str, msg_list: list[bytes], unpack: Unpack) -> WireMessage:
+def zmq_parts(frames: list[zmq.Frame]) -> list[Part]:
+    """A message received with ``copy=False``: its frames as bytes, except big buffers (past
+    the delimiter, signature and four JSON parts), which stay views of their frames."""
+    out: list[Part] = []
+    first_buffer = len(frames)
+    for i, frame in enumerate(frames):
+        if i >= first_buffer and len(frame) >= BY_REFERENCE:
+            out.append(frame.buffer)
+            continue
+        out.append(frame.bytes)
+        if first_buffer == len(frames) and out[-1] == DELIMITER:
+            first_buffer = i + 6
+    return out
+
+
+def decode_zmq(channel: str, msg_list: list[Part], unpack: Unpack) -> WireMessage:
     """A message received from a kernel socket (already authenticated by ZMQ)."""
     _, parts = split_zmq(msg_list)
     if len(parts) < 4:
@@ -157,16 +181,23 @@ def with_content(msg: WireMessage, content: dict[str, Any], pack: Pack) -> WireM
 # --- to a websocket client ---------------------------------------------------
 
 
-def encode_frame(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, bool]:
-    """Encode a message for a websocket client; returns (frame, is_binary)."""
+def encode_frame(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Encoded, bool]:
+    """Encode a message for a websocket client; returns (frame or pieces, is_binary)."""
     encoded = msg._encoded.get(protocol)
     if encoded is None:
         encoded = msg._encoded[protocol] = _encode(msg, protocol, unpack)
     return encoded
 
 
-def _encode(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, bool]:
+def joined(encoded: Encoded) -> Frame:
+    """The frame itself, whether encoded whole or in pieces."""
+    return b"".join(encoded) if isinstance(encoded, tuple) else encoded
+
+
+def _encode(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Encoded, bool]:
     if protocol == V1_PROTOCOL:
+        if any(len(buffer) >= BY_REFERENCE for buffer in msg.buffers):
+            return v1_pieces(msg.parts, msg.channel), True
         return serialize_msg_to_ws_v1(msg.parts, msg.channel), True
     # The keys of the stock channel's frames (Session.deserialize, plus channel), so that
     # clients written against it find msg_id and msg_type at the top level too.
@@ -185,6 +216,28 @@ def _encode(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Frame, boo
     return json.dumps(as_dict, default=json_default, ensure_ascii=False), False
 
 
+def v1_pieces(parts: list[Part], channel: str) -> Pieces:
+    """A v1 frame in pieces: the offsets, the channel and the small parts joined, and each big
+    buffer by reference between them (joined, the pieces are ``serialize_msg_to_ws_v1``'s)."""
+    name = channel.encode("utf-8")
+    count = len(parts) + 2  # offsets: the channel's start, and the end of it and of each part
+    ends = [8 * (count + 1)]
+    for size in (len(name), *map(len, parts)):
+        ends.append(ends[-1] + size)
+    head: list[Part] = [count.to_bytes(8, "little"), *(o.to_bytes(8, "little") for o in ends)]
+    head.append(name)
+    pieces: list[Part] = []
+    for part in parts:
+        if len(part) >= BY_REFERENCE:
+            pieces += [b"".join(head), part] if head else [part]
+            head = []
+        else:
+            head.append(part)
+    if head:
+        pieces.append(b"".join(head))
+    return tuple(pieces)
+
+
 # --- from a websocket client -------------------------------------------------
 
 
@@ -196,16 +249,16 @@ def decode_frame(frame: Frame, protocol: str, pack: Pack, unpack: Unpack) -> Wir
     if protocol == V1_PROTOCOL:
         if not isinstance(frame, bytes):
             raise MalformedMessage("the v1 protocol takes binary frames only")
-        check_v1_frame(frame)
+        offsets = check_v1_frame(frame)
         try:
-            channel, parts = deserialize_msg_from_ws_v1(frame)
+            channel, parts, rest = v1_parts(frame, offsets)
         except UnicodeDecodeError:
             raise MalformedMessage("a v1 frame's channel name is not UTF-8") from None
         if len(parts) < 4:
             raise MalformedMessage("a v1 frame needs header, parent_header, metadata and content")
         header = _load_object(parts[0], "header", unpack)
         _check_header(header)
-        wire = WireMessage(channel, parts, header)
+        wire = WireMessage(channel, [*parts, *rest], header)
         wire._parent = _load_object(parts[1], "parent_header", unpack, header)
         _load_object(parts[2], "metadata", unpack, header)
         wire._content = _load_object(parts[3], "content", unpack, header)
@@ -273,8 +326,22 @@ def _check_header(header: dict[str, Any]) -> None:
             raise MalformedMessage(f"header.{key} must be a non-empty string")
 
 
-def check_v1_frame(frame: bytes) -> None:
-    """Check the offset table of a v1 frame: count, order and bounds."""
+def v1_parts(frame: bytes, offsets: list[int]) -> tuple[str, list[bytes], list[Part]]:
+    """The channel, JSON parts and buffers of a checked v1 frame, as
+    ``deserialize_msg_from_ws_v1`` splits it, except that big buffers are views of the frame
+    (no copy on their way to ZMQ)."""
+    channel = frame[offsets[0] : offsets[1]].decode("utf-8")
+    bounds = list(zip(offsets[1:], offsets[2:], strict=False))
+    view = memoryview(frame)
+    buffers: list[Part] = [
+        view[start:end] if end - start >= BY_REFERENCE else frame[start:end]
+        for start, end in bounds[4:]
+    ]
+    return channel, [frame[start:end] for start, end in bounds[:4]], buffers
+
+
+def check_v1_frame(frame: bytes) -> list[int]:
+    """Check the offset table of a v1 frame: count, order and bounds; returns the offsets."""
     if len(frame) < 8:
         raise MalformedMessage("v1 frame is shorter than its offset count")
     count = int.from_bytes(frame[:8], "little")
@@ -284,6 +351,7 @@ def check_v1_frame(frame: bytes) -> None:
         raise MalformedMessage(f"v1 frame: bad offset count {count}")
     offsets = [int.from_bytes(frame[8 * i : 8 * (i + 1)], "little") for i in range(1, count + 1)]
     _check_offsets(offsets, table_end, len(frame), "v1")
+    return offsets
 
 
 def check_legacy_binary_frame(frame: bytes) -> None:

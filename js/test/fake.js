@@ -18,7 +18,8 @@ export class FakeSocket {
 
   send(frame) {
     if (this.readyState !== 1) throw new Error("send on a socket that is not open");
-    this.sent.push(decode(frame));
+    // A WebSocket takes the bytes of a view at send(), as a copy.
+    this.sent.push(decode(frame instanceof ArrayBuffer ? frame.slice(0) : frame.slice().buffer));
   }
 
   /** Open, and (unless `hello` is false) send the server's bridge_hello. */

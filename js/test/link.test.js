@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { BACKOFF, BridgeLink } from "../link.js";
+import { BACKOFF, BridgeLink, SPARE_MIN } from "../link.js";
 import { V1_PROTOCOL } from "../protocol.js";
 import { encode, message } from "../wire.js";
 import { FakeSocket, fakeOptions, fromKernel } from "./fake.js";
@@ -120,4 +120,26 @@ test("the watchdog acknowledges, and drops a server silent for MISSED_HEARTBEATS
   assert.deepEqual(socket.sent.map((m) => [m.channel, m.header.msg_type, m.content.received]), [["bridge", "bridge_ack", 1]]);
   tick(2500); // 3.5 s without a frame
   assert.deepEqual(seen.at(-1), ["status", "disconnected"]);
+});
+
+test("the memory of a big frame is reused once the server acknowledged it, never before", () => {
+  const { link, socket } = makeLink();
+  socket.open();
+  const big = (i) => message(link.session_id, "shell", "comm_msg", { comm_id: "c", data: { i } }, {}, [
+    new Uint8Array(SPARE_MIN).fill(i),
+  ]);
+  const first = encode(big(1), (size) => link.reuse(size));
+  const second = encode(big(2), (size) => link.reuse(size));
+  link.send(first, "c");
+  link.send(second, "c");
+  assert.notEqual(first, second);
+  assert.equal(link.reuse(SPARE_MIN + 200), null); // nothing acknowledged yet
+  socket.receive(fromKernel("bridge", "bridge_ack", { received: 1 }));
+  const third = encode(big(3), (size) => link.reuse(size));
+  assert.ok(third instanceof Uint8Array && third.buffer === first); // the first's memory
+  assert.equal(link.reuse(SPARE_MIN + 200), null); // the second is not acknowledged
+  link.send(third, "c");
+  const sent = socket.counted.map((m) => [m.content.data.i, new Uint8Array(m.buffers[0].buffer, m.buffers[0].byteOffset, 3)[2]]);
+  assert.deepEqual(sent, [[1, 1], [2, 2], [3, 3]]);
+  assert.equal(link.reuse(100), null); // small frames take fresh memory
 });

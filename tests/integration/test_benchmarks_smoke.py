@@ -84,6 +84,8 @@ def test_tiny_widgets_benchmark_reports_both_managers(tmp_path: Path) -> None:
 #: The browser figure's paths, and what each must have measured (all positive).
 BROWSER_PATHS = {
     "zmq": ["p50_100_ms", "p99_100_ms", "p50_10000_json_ms", "buffer_4mib_echo_mb_per_s"],
+    "python-bridge": ["p50_100_ms", "p50_10000_binary_ms", "buffer_4mib_echo_mb_per_s"],
+    "raw-websocket": ["buffer_4mib_echo_mb_per_s", "stream_fps", "cpu_ms_per_4mib_echo_server"],
     "pycomm": ["p50_100_ms", "p50_10000_binary_ms", "buffer_4mib_echo_mb_per_s", "stream_fps"],
     "lab-channel": ["p50_100_ms", "buffer_4mib_echo_mb_per_s", "stream_mb_per_s"],
     "stock-server": ["p50_100_ms", "buffer_4mib_echo_mb_per_s", "stream_fps"],

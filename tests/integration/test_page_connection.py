@@ -137,6 +137,44 @@ async def test_page_outputs_pass_unchanged(protocol, bridge, page):
     assert by_type["execute_result"]["content"]["data"] == {"text/plain": "42"}
 
 
+@each_protocol
+async def test_big_buffers_reach_the_page_and_a_client_from_iopub_by_reference(
+    protocol, bridge, echo_kernel, kernel_id, jp_serverapp, jp_fetch
+):
+    """The page's iopub, and once the bridge is in use the activity watcher's, take ZMQ
+    frames by reference (internals.py); what the page and the kernel's model show is as
+    before."""
+    p = await echo_kernel(protocol)
+    client = await bridge()
+    kernel = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+    pages = [c for c in ZMQChannelsWebsocketConnection._open_sockets if c.kernel_id == kernel_id]
+    assert pages and all(c.channels["iopub"]._recv_copy is False for c in pages)
+    assert kernel._activity_stream._recv_copy is False
+    big, small = bytes(range(256)) * 1024, b"small"  # 256 KiB, past wire.BY_REFERENCE
+    content = {"comm_id": "page-comm", "target_name": "echo", "data": {}}
+    open_msg = await p.send("comm_open", content)
+    await p.reply_to(open_msg)  # (its iopub status)
+    sent = await p.send(
+        "comm_msg", {"comm_id": "page-comm", "data": {"x": 1}}, buffers=[big, small]
+    )
+    echo = await p.wait_for(
+        lambda m: (
+            m["header"]["msg_type"] == "comm_msg"
+            and m["parent_header"].get("msg_id") == sent["header"]["msg_id"]
+        )
+    )
+    assert echo["content"]["data"] == {"x": 1} and echo["buffers"] == [big, small]
+    comm_id = await client.open_comm("echo")
+    await client.comm_msg(comm_id, {"y": 2}, buffers=[big])
+    back = await client.next_on_comm(comm_id)
+    assert back["buffers"] == [big]
+    assert not [m for m in p.messages if m["content"].get("comm_id") == comm_id]
+    await until(lambda: kernel.execution_state == "idle")
+    assert json.loads((await jp_fetch("api", "kernels", kernel_id)).body)["execution_state"] == (
+        "idle"
+    )
+
+
 def test_messages_the_bridge_does_not_need_are_passed_by_identity(jp_serverapp):
     from jupyter_comm_bridge.page import to_page
     from jupyter_comm_bridge.widgets import Captures
