@@ -4,6 +4,8 @@ No Jupyter, no kernel, no message format: a page sends 4 MiB binary frames to a
 tornado ``WebSocketHandler`` that writes each one back (two in flight), then asks it
 for a stream of 1 MiB frames (the same credit scheme as figure 8). What this reaches
 bounds every comm path in the page: ``python -m benchmarks.raw_ws [--seconds 5]``.
+``--python``: the benchmark's kind of client instead of a page (a tornado websocket client,
+4 MiB echoes only), what bounds the Python-client figures.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import psutil
 from tornado.web import Application, RequestHandler
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketHandler, websocket_connect
 
 from tests.support.servers import free_port
 
@@ -143,10 +147,42 @@ def measure(seconds: float) -> dict[str, float]:
             loop.stop()
 
 
+async def python_echo(seconds: float) -> dict[str, float]:
+    """4 MiB echoes (two in flight) from a tornado websocket client in this process: MiB/s,
+    and CPU ms per echo of the client and of the server's thread."""
+    port, ready, thread = free_port(), threading.Event(), []
+    threading.Thread(target=serve, args=(port, ready, thread), daemon=True).start()
+    ready.wait(10)
+    ws = await websocket_connect(f"ws://127.0.0.1:{port}/ws", max_message_size=8 * MiB)
+    big = os.urandom(4 * MiB)
+    me, echoed = psutil.Process(), 0
+    before = sum(me.cpu_times()[:2]), thread_cpu(thread[0]), time.perf_counter()
+    for _ in range(2):
+        await ws.write_message(big, binary=True)
+    while time.perf_counter() - before[2] < seconds:
+        back = await asyncio.wait_for(ws.read_message(), 30)
+        if not isinstance(back, bytes) or len(back) != len(big):
+            raise RuntimeError("the echo differs")
+        echoed += 1
+        await ws.write_message(big, binary=True)
+    elapsed = time.perf_counter() - before[2]
+    server = thread_cpu(thread[0]) - before[1]
+    client = sum(me.cpu_times()[:2]) - before[0] - server
+    ws.close()
+    return {
+        "buffer_4mib_echo_mib_per_s": echoed * 4 / elapsed,
+        "cpu_ms_per_4mib_echo_client": client / echoed * 1000,
+        "cpu_ms_per_4mib_echo_server": server / echoed * 1000,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    print(json.dumps(measure(parser.parse_args().seconds)))
+    parser.add_argument("--python", action="store_true", help="a Python client, not a page")
+    args = parser.parse_args()
+    got = asyncio.run(python_echo(args.seconds)) if args.python else measure(args.seconds)
+    print(json.dumps(got))
 
 
 if __name__ == "__main__":
