@@ -12,13 +12,16 @@ from .client_files import CLIENT_URL_PATTERN, ClientFileHandler, ClientFiles, cl
 from .gateway_page import GatewayPageMixin
 from .handler import URL_PATTERN, BridgeWebsocketHandler
 from .injection import Injector
-from .internals import is_gateway_connection
+from .internals import LateSockets, is_gateway_connection
 from .page import PageConnectionMixin
 from .registry import RelayRegistry
 from .subshells import SUBSHELL_MODES
 from .widgets import WIDGETS_MODES, widgets_enabled
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+#: Seconds a page's gateway connection waits for its predecessor's socket to close:
+#: a gateway handshake takes milliseconds, and past this the page connects anyway.
+LATE_SOCKET_TIMEOUT = 10.0
 
 
 def page_connection_class(base: type) -> type:
@@ -128,6 +131,7 @@ class CommBridgeApp(ExtensionApp):
     #: The ``widgets`` mode, decided at start for this server.
     widgets_enabled: bool
     client: ClientFiles
+    late_sockets: LateSockets
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None and self.serverapp.event_logger is not None
@@ -136,6 +140,7 @@ class CommBridgeApp(ExtensionApp):
         self.registry = RelayRegistry(self.serverapp.kernel_manager, self, self.log)
         self.client = ClientFiles(client_dirs())
         self.injector = Injector.from_client(self.client)
+        self.late_sockets = LateSockets(LATE_SOCKET_TIMEOUT, self.log)
         base = self.settings["kernel_websocket_connection_class"]
         self.settings["kernel_websocket_connection_class"] = page_connection_class(base)
         self.serverapp.event_logger.add_listener(

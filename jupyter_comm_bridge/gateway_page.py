@@ -58,10 +58,35 @@ class GatewayPageMixin(internals.GatewayConnectionHooks):
 
     websocket_handler: Any
     kernel_id: str
+    session_id: str | None
     session: Session
     log: Any
+    ws: Any
+    ws_future: Any
+    disconnected: bool
     _bridge: BridgeApp | None
     _captures: Captures
+
+    async def connect(self) -> None:
+        """After any socket an earlier connection of this page left open is closed."""
+        bridge = self._bridge
+        if bridge is not None:
+            await bridge.late_sockets.wait((self.kernel_id, self.session_id or ""))
+            if self.disconnected:
+                return  # the page left meanwhile: connecting would leave one more
+        await super().connect()  # type: ignore[misc]
+
+    def disconnect(self) -> None:
+        """Hands a gateway websocket still opening to ``late_sockets``, which closes it.
+
+        The base would cancel its future instead; tornado then finishes the handshake
+        anyway and drops the socket where nobody can close it."""
+        bridge = self._bridge
+        future = self.ws_future
+        if bridge is not None and self.ws is None and future is not None and not future.done():
+            self.ws_future = None
+            bridge.late_sockets.add((self.kernel_id, self.session_id or ""), future)
+        super().disconnect()  # type: ignore[misc]
 
     def on_binary_frame(self, frame: bytes) -> None:
         """A binary frame from the gateway (with buffers): inspected, and kept binary."""

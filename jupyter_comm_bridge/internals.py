@@ -6,6 +6,7 @@ jupyter_server that ``pyproject.toml`` admits.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -106,6 +107,52 @@ class GatewayConnectionHooks:
 
     def on_binary_frame(self, frame: bytes) -> None:
         raise NotImplementedError
+
+
+class LateSockets:
+    """Gateway websockets that opened for pages already gone, until they are closed.
+
+    ``GatewayWebSocketConnection.disconnect`` cancels a connection to the gateway still in
+    progress, but tornado finishes opening it anyway, where nothing closes it. JupyterLab's
+    first try always leaves during that handshake (it offers the v1 subprotocol, the gateway
+    path answers legacy), then comes back at once with the same session id. At the gateway,
+    both connections' shell sockets have that session as their ZMQ identity, so the kernel's
+    replies can go to the forgotten one, and the page waits for its ``kernel_info_reply``
+    forever. Here each such socket is closed as it opens, and the page's next connection with
+    that kernel and session waits (bounded) until it is.
+    """
+
+    def __init__(self, timeout: float, log: Any) -> None:
+        self.timeout = timeout
+        self.log = log
+        self._closing: dict[tuple[str, str], asyncio.Future[None]] = {}
+
+    def add(self, key: tuple[str, str], ws_future: Any) -> None:
+        """The connection for ``key`` left with ``ws_future`` still pending."""
+        closed = self._closing[key] = asyncio.get_running_loop().create_future()
+
+        async def close() -> None:
+            try:
+                ws = await ws_future
+                self.log.debug(
+                    "comm-bridge: closing kernel %s's gateway websocket of a page gone", key[0]
+                )
+                ws.close()
+                while await ws.read_message() is not None:
+                    pass  # what the gateway sent before our close: nobody's
+            finally:
+                closed.set_result(None)
+                if self._closing.get(key) is closed:
+                    del self._closing[key]
+
+        task = asyncio.ensure_future(asyncio.wait_for(close(), self.timeout))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def wait(self, key: tuple[str, str]) -> None:
+        """Until no socket of ``key`` is left open (at most ``timeout`` s)."""
+        closed = self._closing.get(key)
+        if closed is not None:
+            await asyncio.wait([closed], timeout=self.timeout)
 
 
 def is_gateway_connection(base: type) -> bool:

@@ -52,6 +52,7 @@ class BridgeApp(Protocol):
     injector: Injector
     page_nodelay: bool
     widgets_enabled: bool
+    late_sockets: internals.LateSockets
 
 
 class PageConnectionMixin:

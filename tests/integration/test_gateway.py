@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,6 +160,42 @@ async def test_a_dropped_gateway_connection_is_made_again(tmp_path):
         echoes = [m for m in client.of_comm(comm_id) if m["header"]["msg_type"] == "comm_msg"]
         assert [m["content"]["data"] for m in echoes] == [0, 1, 2, 3]
         assert not [m for m in client.messages if m["header"]["msg_type"] == "bridge_error"]
+    finally:
+        server.stop()
+        proxy.stop()
+        gateway.stop()
+
+
+async def test_a_page_that_leaves_while_the_gateway_answers_leaves_no_socket(tmp_path):
+    """JupyterLab's first try at a kernel's channels always leaves during the gateway
+    handshake, and comes back at once with the same session. The socket that handshake
+    opens is closed, and the page's next connection has the kernel to itself: its requests
+    get their replies (at the gateway, both sockets would share the session as identity)."""
+    (tmp_path / "gw").mkdir()
+    gateway = Gateway(tmp_path / "gw").start()
+    proxy = CutProxy(gateway.port).start()
+    server = Server(
+        "server", tmp_path, extra_args=gateway.server_args(f"http://127.0.0.1:{proxy.port}")
+    ).start()
+    try:
+        kid, session_id = server.start_kernel(), uuid.uuid4().hex
+        path = ("api", "kernels", kid, "channels")
+        proxy.hold()
+        first = await server.ws_fetch(*path, params={"session_id": session_id})
+        await proxy.channels_request(1)
+        first.close()
+        assert await asyncio.wait_for(first.read_message(), 20) is None
+        page = await Page.connect(server.ws_fetch, *path, protocol="legacy", session_id=session_id)
+        proxy.release()
+        sent = await page.send("kernel_info_request", {})
+        reply = await page.wait_for(
+            lambda m: (
+                m["header"]["msg_type"] == "kernel_info_reply"
+                and m["parent_header"].get("msg_id") == sent["header"]["msg_id"]
+            )
+        )
+        assert reply["content"]["status"] == "ok"
+        assert gateway.api("GET", f"api/kernels/{kid}")["connections"] == 1
     finally:
         server.stop()
         proxy.stop()

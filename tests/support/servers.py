@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import json
 import os
 import signal
@@ -164,12 +165,7 @@ class Server:
             return int(e.code)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Authorization", f"token {self.token}")
-        with urllib.request.urlopen(req, timeout=30) as r:
-            text = r.read()
-        return json.loads(text) if text else None
+        return rest_call(self.url + path, self.token, method, body)
 
     def start_kernel(self, name: str = "python3") -> str:
         return str(self.api("POST", "api/kernels", {"name": name})["id"])
@@ -204,6 +200,16 @@ class Server:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def rest_call(url: str, token: str, method: str = "GET", body: Any = None) -> Any:
+    """One call of a Jupyter REST API, with a token: the decoded JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Authorization", f"token {token}")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        text = r.read()
+    return json.loads(text) if text else None
 
 
 class PeakRSS:
@@ -303,6 +309,9 @@ class Gateway:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"token {self.token}"}
 
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        return rest_call(f"{self.url}/{path}", self.token, method, body)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -311,7 +320,8 @@ class Gateway:
 
 class CutProxy:
     """A TCP proxy on loopback, in a thread of its own, whose connections can be cut at once:
-    a network drop between two servers (the test's own loop may be blocked meanwhile)."""
+    a network drop between two servers (the test's own loop may be blocked meanwhile). It can
+    also hold back the answers to websocket requests (``hold``): a slow gateway handshake."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -319,19 +329,62 @@ class CutProxy:
         self.loop = asyncio.new_event_loop()
         self._writers: list[asyncio.StreamWriter] = []
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._gate: asyncio.Event | None = None
+        #: Websocket requests (``.../channels``) that came through, and who waits for a count.
+        self.channels_requests = 0
+        self._counted: list[tuple[int, concurrent.futures.Future[None]]] = []
 
     def start(self) -> CutProxy:
         self._thread.start()
-        server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, "127.0.0.1", 0), self.loop
-        ).result(10)
+        server = self._run(asyncio.start_server(self._handle, "127.0.0.1", 0))
         self.port = server.sockets[0].getsockname()[1]
         return self
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         self._writers += [writer, up_writer]
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        request = await reader.read(1 << 16)
+        up_writer.write(request)
+        gate = None
+        if b"/channels" in request.split(b"\r\n", 1)[0]:
+            gate = self._gate
+            self.channels_requests += 1
+            for count, future in self._counted:
+                if self.channels_requests >= count and not future.done():
+                    future.set_result(None)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer, gate))
+
+    def hold(self) -> None:
+        """Hold the answers to websocket requests made from now on, until ``release``."""
+
+        async def close_gate() -> None:
+            self._gate = asyncio.Event()
+
+        self._run(close_gate())
+
+    def release(self) -> None:
+        async def open_gate() -> None:
+            if self._gate is not None:
+                self._gate.set()
+            self._gate = None
+
+        self._run(open_gate())
+
+    async def channels_request(self, count: int, timeout: float = 20.0) -> None:
+        """Until ``count`` websocket requests have come through (from the test's loop)."""
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        async def watch() -> None:
+            if self.channels_requests >= count:
+                future.set_result(None)
+            else:
+                self._counted.append((count, future))
+
+        self._run(watch())
+        await asyncio.wait_for(asyncio.wrap_future(future), timeout)
 
     def cut(self) -> None:
         """Abort every connection open now (new ones still go through)."""
@@ -348,8 +401,12 @@ class CutProxy:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gate: asyncio.Event | None = None
+) -> None:
     try:
+        if gate is not None:
+            await gate.wait()
         while data := await reader.read(1 << 16):
             writer.write(data)
             await writer.drain()
