@@ -31,6 +31,9 @@ from .browser_cdp import CdpPage, Chromium, LoopThread, cpu_seconds, processes
 MiB = 1 << 20
 
 PAGE = "<!doctype html><title>raw websocket</title><body>raw</body>"
+#: Resolves once the page has loaded.
+LOADED = """new Promise((loaded) => document.readyState === "complete"
+  ? loaded() : addEventListener("load", () => loaded()))"""
 
 #: In the page (``window.__raw``): ``echo`` runs 4 MiB echoes (two in flight) for
 #: ``seconds``; ``stream`` then takes a 1 MiB stream for as long.
@@ -123,14 +126,15 @@ def measure(seconds: float) -> dict[str, float]:
     threading.Thread(target=serve, args=(port, ready, thread), daemon=True).start()
     ready.wait(10)
     loop = LoopThread()
-    with tempfile.TemporaryDirectory() as tmp:
+    # Chromium's helpers may still write to its profile as it stops: what matters is the run.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         chromium = Chromium(Path(tmp))
         try:
             page = CdpPage.connect(chromium.page_target("about:blank"), loop)
-            page.evaluate(f"location.href = 'http://127.0.0.1:{port}/'", 10)
-            page.evaluate("new Promise((r) => setTimeout(r, 500))", 10)  # navigation settles
-            page.close()
-            page = CdpPage.connect(chromium.page_target(f"http://127.0.0.1:{port}/"), loop)
+            # Page.navigate answers once the new document is committed, so what is evaluated
+            # next runs in it (a navigation started from the page could land mid-evaluate).
+            page.call("Page.navigate", {"url": f"http://127.0.0.1:{port}/"}, 30)
+            page.evaluate(LOADED, 30)
             page.evaluate(f"{INSTALL}({json.dumps(f'ws://127.0.0.1:{port}/ws')})", 30)
             browser = processes(chromium.proc.pid)
             before = sum(map(cpu_seconds, browser)), thread_cpu(thread[0])
