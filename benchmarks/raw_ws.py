@@ -4,8 +4,10 @@ No Jupyter, no kernel, no message format: a page sends 4 MiB binary frames to a
 tornado ``WebSocketHandler`` that writes each one back (two in flight), then asks it
 for a stream of 1 MiB frames (the same credit scheme as figure 8). What this reaches
 bounds every comm path in the page: ``python -m benchmarks.raw_ws [--seconds 5]``.
-``--python``: the benchmark's kind of client instead of a page (a tornado websocket client,
-4 MiB echoes only), what bounds the Python-client figures.
+``--python``: the benchmark's kind of client instead of a page (a tornado websocket client),
+what bounds the Python-client figures: 4 MiB echoes, then 100 B echoes one at a time against
+the echo server in a process of its own (as the Jupyter server is), beside the ZMQ floor's
+100 B comm echo measured in the same run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +32,13 @@ from tornado.websocket import WebSocketHandler, websocket_connect
 from tests.support.servers import free_port
 
 from .browser_cdp import CdpPage, Chromium, LoopThread, cpu_seconds, processes
+from .harness import zmq_endpoint
+from .kernel_code import ECHO_TARGET, TARGETS
+from .servers import ZmqKernel
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+#: 100 B echoes before the clock starts (connections warm).
+WARMUP = 50
 
 MiB = 1 << 20
 
@@ -180,12 +192,89 @@ async def python_echo(seconds: float) -> dict[str, float]:
     }
 
 
+async def python_small_echo(seconds: float) -> dict[str, float]:
+    """p50 and p99 in ms of 100 B echoes, one at a time: the bare echo server in a process of
+    its own (``--serve``), and the ZMQ floor (jupyter_client to a kernel's comm), each for
+    ``seconds``. Their ratio is what a websocket hop alone costs against the floor."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.raw_ws", "--serve", str(port)], cwd=CHECKOUT
+    )
+    kernels: list[ZmqKernel] = []
+    try:
+        ws = await connect_when_listening(f"ws://127.0.0.1:{port}/ws")
+        ws.protocol.stream.set_nodelay(True)  # type: ignore[union-attr]
+        small = os.urandom(100)
+
+        async def raw_echo() -> float:
+            started = time.perf_counter()
+            await ws.write_message(small, binary=True)
+            back = await asyncio.wait_for(ws.read_message(), 30)
+            elapsed = time.perf_counter() - started
+            if back != small:
+                raise RuntimeError("the echo differs")
+            return elapsed
+
+        raw = await timed_echoes(raw_echo, seconds)
+        ws.close()
+        with tempfile.TemporaryDirectory(prefix="comm-bridge-raw-") as tmp:
+            floor = await zmq_endpoint(Path(tmp), kernels, subshell=False)
+            await floor.execute(TARGETS)
+            comm_id = await floor.open_comm(ECHO_TARGET)
+            zmq = await timed_echoes(lambda: floor.echo(comm_id, {"s": "x" * 100}), seconds)
+            await floor.close()
+            for kernel in kernels:
+                await kernel.shutdown()
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {
+        "echo_100b_p50_ms_raw": raw[0],
+        "echo_100b_p99_ms_raw": raw[1],
+        "echo_100b_p50_ms_zmq": zmq[0],
+        "echo_100b_p99_ms_zmq": zmq[1],
+        "raw_over_zmq_p50": raw[0] / zmq[0],
+    }
+
+
+async def connect_when_listening(url: str) -> Any:
+    """The echo server's websocket, once its process listens (within 20 s)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return await websocket_connect(url)
+        except ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)  # a process starting up: no event to wait on
+
+
+async def timed_echoes(echo: Any, seconds: float) -> tuple[float, float]:
+    """p50 and p99 (ms) of ``echo()`` round trips (seconds each) repeated for ``seconds``."""
+    for _ in range(WARMUP):
+        await echo()
+    samples: list[float] = []
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        samples.append(await echo())
+    cuts = statistics.quantiles(samples, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+async def python_figures(seconds: float) -> dict[str, float]:
+    return await python_echo(seconds) | await python_small_echo(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--python", action="store_true", help="a Python client, not a page")
+    parser.add_argument("--serve", type=int, metavar="PORT", help="only the echo server")
     args = parser.parse_args()
-    got = asyncio.run(python_echo(args.seconds)) if args.python else measure(args.seconds)
+    if args.serve:
+        serve(args.serve, threading.Event(), [])
+        return
+    got = asyncio.run(python_figures(args.seconds)) if args.python else measure(args.seconds)
     print(json.dumps(got))
 
 

@@ -7,10 +7,12 @@ jupyter_server that ``pyproject.toml`` admits.
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from jupyter_server._tz import utcnow
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 
 from . import tcp, wire
@@ -54,28 +56,86 @@ def iopub_by_reference(connection: Any, connected: Any) -> None:
         connected.add_done_callback(again)
 
 
-def activity_by_reference(kernel: Any) -> None:
+def activity_by_reference(manager: Any, kernel: Any) -> None:
     """``MappingKernelManager.start_watching_activity`` reads every iopub message of a
-    kernel on a stream of its own (``kernel._activity_stream``), with copies. Receive it
-    with ``copy=False`` (pyzmq's ``_recv_callback`` is the callback to keep), its callback
-    given what it expects (:func:`.wire.zmq_parts`). Once per stream; no-op if the internals
-    are not there.
+    kernel on a stream of its own (``kernel._activity_stream``), with copies, and fully
+    deserializes each (dates parsed; ``status`` twice): a quarter of the server's time on
+    comm traffic, on the way of every reply. Receive it with ``copy=False`` and record with
+    :class:`ActivityRecord`; what that does not vouch for goes to jupyter_server's callback
+    (pyzmq's ``_recv_callback``, kept as ``ORIGINAL``), given what it expects
+    (:func:`.wire.zmq_parts`). Once per stream; no-op if the internals are not there.
     """
     stream = getattr(kernel, "_activity_stream", None)
     callback = getattr(stream, "_recv_callback", None)
     if stream is None or callback is None or stream.closed():
         return
-    if getattr(callback, _BY_REFERENCE, False):
+    if getattr(callback, ORIGINAL, None) is not None:
         return
+    activity = ActivityRecord(manager, kernel)
 
     def record(frames: list[Any]) -> None:
-        callback(wire.zmq_parts(frames))
+        parts = wire.zmq_parts(frames)
+        if not activity.record(parts):
+            callback(parts)
 
-    setattr(record, _BY_REFERENCE, True)
+    setattr(record, ORIGINAL, callback)
     stream.on_recv(record, copy=False)
 
 
-_BY_REFERENCE = "_comm_bridge_by_reference"
+#: The attribute of our activity callback that holds jupyter_server's.
+ORIGINAL = "_comm_bridge_original"
+
+
+class ActivityRecord:
+    """What jupyter_server's activity watcher records of one iopub message, from its header
+    frames alone: ``last_activity`` (kernel and manager) and ``execution_state``.
+
+    The rules are jupyter_server's own, in its two forms: up to 2.14 every message is
+    activity and every ``status`` sets the state; from 2.15 (``track_message_type``) only
+    tracked message types count, and only a status for a tracked request sets the state.
+    ``tests/integration/test_activity.py`` checks both against jupyter_server's callback.
+    The signature is checked; replays are not (they could only repeat a state).
+    """
+
+    def __init__(self, manager: Any, kernel: Any) -> None:
+        self.manager = manager
+        self.kernel = kernel
+        self.session = kernel.session
+        self.track = getattr(manager, "track_message_type", None)
+
+    def record(self, parts: list[Any]) -> bool:
+        """Record one message (its ZMQ frames); False when it is left to jupyter_server."""
+        session = self.session
+        try:
+            _, frames = session.feed_identities(parts)
+            signature, header, parent, metadata, content = (bytes(f) for f in frames[:5])
+            if session.auth is not None and not hmac.compare_digest(
+                signature, session.sign([header, parent, metadata, content])
+            ):
+                return False
+            msg_type = session.unpack(header)["msg_type"]
+            parent_type = session.unpack(parent).get("msg_type")
+            state = session.unpack(content)["execution_state"] if msg_type == "status" else None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return False  # jupyter_server's callback fails on it in its own way
+        self._apply(msg_type, parent_type, state)
+        return True
+
+    def _apply(self, msg_type: str, parent_type: str | None, state: str | None) -> None:
+        kernel, track = self.kernel, self.track
+        if (
+            track is None
+            or track(msg_type)
+            or track(parent_type)
+            or (kernel.execution_state == "busy")
+        ):
+            self.manager.last_kernel_activity = kernel.last_activity = utcnow()
+        if state is not None:
+            if track is None or track(parent_type):
+                kernel.execution_state = state
+            elif kernel.execution_state == "starting" and state != "starting":
+                kernel.execution_state = "idle"
+        self.manager.log.debug("activity on %s: %s", kernel.kernel_id, msg_type)
 
 
 class GatewayConnectionHooks:

@@ -56,7 +56,7 @@ class RelayRegistry:
                 on_dead=lambda reason="the kernel died": self.kernel_gone(kernel_id, reason),
             )
             self.relays[kernel_id] = relay
-            internals.activity_by_reference(kernel)
+            internals.activity_by_reference(self.multi_kernel_manager, kernel)
         return relay
 
     def count_connection(self, kernel_id: str, opened: bool) -> None:
@@ -85,7 +85,8 @@ class RelayRegistry:
         relay = self.relays.get(kernel_id)
         if relay is not None:
             relay.kernel_restarted()
-            internals.activity_by_reference(self.multi_kernel_manager.get_kernel(kernel_id))
+            manager = self.multi_kernel_manager
+            internals.activity_by_reference(manager, manager.get_kernel(kernel_id))
 
     def close_all(self, reason: str) -> None:
         """The server is stopping: clients may come back to the next one (1001)."""
