@@ -94,7 +94,9 @@ class ActivityRecord:
     activity and every ``status`` sets the state; from 2.15 (``track_message_type``) only
     tracked message types count, and only a status for a tracked request sets the state.
     ``tests/integration/test_activity.py`` checks both against jupyter_server's callback.
-    The signature is checked; replays are not (they could only repeat a state).
+    The signature is checked; replays are not (they could only repeat a state). Unlike
+    jupyter_server's, it logs nothing per message: at debug level that was 2 % of the
+    server's time on comm traffic.
     """
 
     def __init__(self, manager: Any, kernel: Any) -> None:
@@ -135,7 +137,6 @@ class ActivityRecord:
                 kernel.execution_state = state
             elif kernel.execution_state == "starting" and state != "starting":
                 kernel.execution_state = "idle"
-        self.manager.log.debug("activity on %s: %s", kernel.kernel_id, msg_type)
 
 
 class GatewayConnectionHooks:
