@@ -48,8 +48,12 @@ def census(jp_serverapp: Any, kernel_id: str) -> Counter[str]:
                 getattr(obj, "path_kwargs", {}).get("kernel_id") == kernel_id
             )
         elif isinstance(obj, PeriodicCallback):
-            counts["periodic callbacks"] += 1
-            counts["running periodic callbacks"] += obj.is_running()
+            # a websocket handler's pings (jupyter_server's or ours): this kernel's only
+            owner = getattr(obj.callback, "__self__", None)
+            kwargs = getattr(owner, "path_kwargs", None) or {}
+            if kwargs.get("kernel_id", kernel_id) == kernel_id:
+                counts["periodic callbacks"] += 1
+                counts["running periodic callbacks"] += obj.is_running()
         elif type(obj).__name__.startswith("CommBridge"):
             counts["page connections"] += getattr(obj, "kernel_id", None) == kernel_id
     bridge = jp_serverapp.web_app.settings["jupyter_comm_bridge"]
