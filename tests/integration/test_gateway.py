@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,23 @@ k = create_comm(target_name="from_kernel", data={"hello": 1}, buffers=[b"\\x00\\
 
 def server_for(gateway: Gateway, root: Path) -> Server:
     return Server("server", root, extra_args=gateway.server_args()).start()
+
+
+@contextmanager
+def behind_a_proxy(tmp_path: Path) -> Iterator[tuple[Server, CutProxy, Gateway]]:
+    """A server, the proxy it reaches its gateway through, and the gateway."""
+    (tmp_path / "gw").mkdir()
+    gateway = Gateway(tmp_path / "gw").start()
+    proxy = CutProxy(gateway.port).start()
+    server = Server(
+        "server", tmp_path, extra_args=gateway.server_args(f"http://127.0.0.1:{proxy.port}")
+    ).start()
+    try:
+        yield server, proxy, gateway
+    finally:
+        server.stop()
+        proxy.stop()
+        gateway.stop()
 
 
 @pytest.fixture(scope="module")
@@ -137,13 +155,7 @@ async def test_when_the_gateway_is_gone_clients_are_told(tmp_path):
 async def test_a_dropped_gateway_connection_is_made_again(tmp_path):
     """The network between server and gateway drops: the relay reconnects, and what a client
     sends meanwhile goes out after, in order."""
-    (tmp_path / "gw").mkdir()
-    gateway = Gateway(tmp_path / "gw").start()
-    proxy = CutProxy(gateway.port).start()
-    server = Server(
-        "server", tmp_path, extra_args=gateway.server_args(f"http://127.0.0.1:{proxy.port}")
-    ).start()
-    try:
+    with behind_a_proxy(tmp_path) as (server, proxy, _):
         kid, page = await echo_kernel(server)
         client = await Bridge.connect(server.ws_fetch, "comm-bridge", "kernels", kid, "channels")
         comm_id = await client.open_comm("echo")
@@ -160,10 +172,6 @@ async def test_a_dropped_gateway_connection_is_made_again(tmp_path):
         echoes = [m for m in client.of_comm(comm_id) if m["header"]["msg_type"] == "comm_msg"]
         assert [m["content"]["data"] for m in echoes] == [0, 1, 2, 3]
         assert not [m for m in client.messages if m["header"]["msg_type"] == "bridge_error"]
-    finally:
-        server.stop()
-        proxy.stop()
-        gateway.stop()
 
 
 async def test_a_page_that_leaves_while_the_gateway_answers_leaves_no_socket(tmp_path):
@@ -171,13 +179,7 @@ async def test_a_page_that_leaves_while_the_gateway_answers_leaves_no_socket(tmp
     handshake, and comes back at once with the same session. The socket that handshake
     opens is closed, and the page's next connection has the kernel to itself: its requests
     get their replies (at the gateway, both sockets would share the session as identity)."""
-    (tmp_path / "gw").mkdir()
-    gateway = Gateway(tmp_path / "gw").start()
-    proxy = CutProxy(gateway.port).start()
-    server = Server(
-        "server", tmp_path, extra_args=gateway.server_args(f"http://127.0.0.1:{proxy.port}")
-    ).start()
-    try:
+    with behind_a_proxy(tmp_path) as (server, proxy, gateway):
         kid, session_id = server.start_kernel(), uuid.uuid4().hex
         path = ("api", "kernels", kid, "channels")
         proxy.hold()
@@ -196,7 +198,3 @@ async def test_a_page_that_leaves_while_the_gateway_answers_leaves_no_socket(tmp
         )
         assert reply["content"]["status"] == "ok"
         assert gateway.api("GET", f"api/kernels/{kid}")["connections"] == 1
-    finally:
-        server.stop()
-        proxy.stop()
-        gateway.stop()
