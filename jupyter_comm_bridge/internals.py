@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import zmq
 from jupyter_server._tz import utcnow
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 
@@ -56,34 +57,92 @@ def iopub_by_reference(connection: Any, connected: Any) -> None:
         connected.add_done_callback(again)
 
 
-def activity_by_reference(manager: Any, kernel: Any) -> None:
+def activity_by_reference(manager: Any, kernel: Any, tap: IopubTap) -> None:
     """``MappingKernelManager.start_watching_activity`` reads every iopub message of a
     kernel on a stream of its own (``kernel._activity_stream``), with copies, and fully
     deserializes each (dates parsed; ``status`` twice): a quarter of the server's time on
     comm traffic, on the way of every reply. Receive it with ``copy=False`` and record with
     :class:`ActivityRecord`; what that does not vouch for goes to jupyter_server's callback
-    (pyzmq's ``_recv_callback``, kept as ``ORIGINAL``), given what it expects
-    (:func:`.wire.zmq_parts`). Once per stream; no-op if the internals are not there.
+    (pyzmq's ``_recv_callback``, kept as ``ActivityHook.original``), given what it expects
+    (:func:`.wire.zmq_parts`). Every message then goes on to ``tap``, the relay's iopub.
+    Once per stream (a later call only points it at ``tap``); no-op if the internals are
+    not there.
     """
     stream = getattr(kernel, "_activity_stream", None)
     callback = getattr(stream, "_recv_callback", None)
     if stream is None or callback is None or stream.closed():
         return
-    if getattr(callback, ORIGINAL, None) is not None:
+    tap.stream = stream
+    if isinstance(callback, ActivityHook):
+        callback.tap = tap
         return
-    activity = ActivityRecord(manager, kernel)
+    stream.on_recv(ActivityHook(ActivityRecord(manager, kernel), callback, tap), copy=False)
 
-    def record(frames: list[Any]) -> None:
+
+class ActivityHook:
+    """The activity stream's callback: record the activity, then feed the relay's tap."""
+
+    def __init__(self, activity: ActivityRecord, original: Any, tap: IopubTap) -> None:
+        self.activity = activity
+        #: jupyter_server's own callback, for what ``activity`` leaves to it.
+        self.original = original
+        self.tap = tap
+
+    def __call__(self, frames: list[Any]) -> None:
         parts = wire.zmq_parts(frames)
-        if not activity.record(parts):
-            callback(parts)
-
-    setattr(record, ORIGINAL, callback)
-    stream.on_recv(record, copy=False)
+        if not self.activity.record(parts):
+            self.original(parts)
+        self.tap.feed(parts)
 
 
-#: The attribute of our activity callback that holds jupyter_server's.
-ORIGINAL = "_comm_bridge_original"
+class IopubTap:
+    """A kernel's iopub for its relay, from the activity stream jupyter_server already has.
+
+    Every subscriber of a kernel's iopub costs the kernel a send and the server a receive and
+    a dispatch of every message the kernel publishes, big buffers included. The relay listens
+    here instead of on a socket of its own, while the stream exists (:attr:`stream`, set by
+    :func:`activity_by_reference`). Meanwhile the socket takes no receive high-water mark,
+    as the relay's own would (see ``ZMQUpstream._connect_iopub``; libzmq applies a changed
+    mark to connected pipes too); the stream's own mark comes back when the relay leaves.
+    """
+
+    def __init__(self, log: Any) -> None:
+        self.log = log
+        self.stream: Any = None
+        self._listener: Callable[[list[Any]], None] | None = None
+        self._hwm: int | None = None
+
+    def listen(self, listener: Callable[[list[Any]], None], url: str) -> bool:
+        """Give ``listener`` every iopub message's parts; False when there is no stream
+        connected to ``url`` (a restart with new ports that jupyter_server did not follow)."""
+        stream = self.stream
+        if stream is None or stream.closed():
+            return False
+        if stream.socket.getsockopt(zmq.LAST_ENDPOINT).decode() != url:
+            return False
+        self.stop()
+        self._listener = listener
+        self._hwm = stream.socket.getsockopt(zmq.RCVHWM)
+        stream.socket.setsockopt(zmq.RCVHWM, 0)
+        return True
+
+    def stop(self, listener: Callable[[list[Any]], None] | None = None) -> None:
+        """Stop listening (only if it is ``listener``'s, when given)."""
+        if listener is not None and listener != self._listener:  # (bound methods: ==)
+            return
+        self._listener = None
+        stream, hwm, self._hwm = self.stream, self._hwm, None
+        if hwm is not None and stream is not None and not stream.closed():
+            stream.socket.setsockopt(zmq.RCVHWM, hwm)
+
+    def feed(self, parts: list[Any]) -> None:
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener(parts)
+        except Exception:  # the relay's failure: jupyter_server's stream carries on
+            self.log.exception("comm-bridge: the relay failed on an iopub message")
 
 
 class ActivityRecord:

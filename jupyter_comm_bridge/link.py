@@ -17,6 +17,7 @@ from tornado.ioloop import IOLoop
 
 from . import wire
 from .gateway import GatewayUpstream, is_gateway_kernel
+from .internals import IopubTap
 from .managers import KernelManager, LocalKernelManager, OnKernelMessage, Upstream
 from .ordering import FENCE_TARGET, Ordering
 from .protocol import COMM_TYPES
@@ -46,8 +47,11 @@ class KernelLink:
         log: logging.Logger,
         on_lost: OnLost,
         on_status: OnStatus,
+        tap: IopubTap | None = None,
     ) -> None:
         self.kernel_manager = kernel_manager
+        #: The kernel's iopub as the server's activity stream has it, for a local kernel.
+        self.tap = tap
         self.session = session
         self.on_message = on_message
         self.settings = settings
@@ -106,7 +110,7 @@ class KernelLink:
                 self.kernel_id, self.session, self._deliver, self.log, self.on_lost, self.on_status
             )
         assert isinstance(self.kernel_manager, LocalKernelManager)
-        return ZMQUpstream(self.kernel_manager, self.session, self._deliver, self.log)
+        return ZMQUpstream(self.kernel_manager, self.session, self._deliver, self.log, self.tap)
 
     def _deliver(self, msg: WireMessage) -> None:
         if msg.channel == "iopub":

@@ -56,7 +56,7 @@ class RelayRegistry:
                 on_dead=lambda reason="the kernel died": self.kernel_gone(kernel_id, reason),
             )
             self.relays[kernel_id] = relay
-            internals.activity_by_reference(self.multi_kernel_manager, kernel)
+            internals.activity_by_reference(self.multi_kernel_manager, kernel, relay.tap)
         return relay
 
     def count_connection(self, kernel_id: str, opened: bool) -> None:
@@ -84,9 +84,10 @@ class RelayRegistry:
     def kernel_restarted(self, kernel_id: str) -> None:
         relay = self.relays.get(kernel_id)
         if relay is not None:
-            relay.kernel_restarted()
+            # first: the restart may have replaced the activity stream the relay listens to
             manager = self.multi_kernel_manager
-            internals.activity_by_reference(manager, manager.get_kernel(kernel_id))
+            internals.activity_by_reference(manager, manager.get_kernel(kernel_id), relay.tap)
+            relay.kernel_restarted()
 
     def close_all(self, reason: str) -> None:
         """The server is stopping: clients may come back to the next one (1001)."""

@@ -20,6 +20,7 @@ from .client import BridgeSocket, Client, ClientSettings
 from .client_frames import ClientFrames, FrameSettings
 from .client_table import ClientTable
 from .comms import CommTable, SessionId
+from .internals import IopubTap
 from .kernel_routing import KernelRouting, RoutingSettings
 from .link import KernelLink, LinkSettings
 from .managers import KernelManager, LocalKernelManager
@@ -61,8 +62,17 @@ class KernelRelay:
         kept = frozenset({WIDGET_TARGET}) if settings.widgets_enabled else frozenset()
         self.table = CommTable(settings.pending_limit, kept)
         self.clients = ClientTable(self.session, settings, self._client_ended)
+        #: Fed by the server's activity stream of the kernel (see registry.py).
+        self.tap = IopubTap(log)
         self.link = KernelLink(
-            kernel_manager, self.session, self._from_kernel, settings, log, on_dead, self._status
+            kernel_manager,
+            self.session,
+            self._from_kernel,
+            settings,
+            log,
+            on_dead,
+            self._status,
+            self.tap,
         )
         requests: Recent[str, SessionId] = Recent(REQUESTS_LIMIT)
         state = RelayState(self.table, self.clients, self.link, requests, self.deliver, log)

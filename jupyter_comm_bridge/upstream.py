@@ -1,10 +1,11 @@
-"""The relay's own connection to one kernel: a shell and an iopub socket.
+"""The relay's own connection to one kernel: shell and control sockets, and its iopub.
 
-One :class:`ZMQUpstream` serves every bridge client of a kernel. It signs what
-it sends with the kernel's key, and before reporting itself connected it nudges
-the kernel with ``kernel_info_request`` until an iopub message shows that the
-subscription is live (a new SUB socket misses what is published before it has
-joined: the "slow joiner").
+One :class:`ZMQUpstream` serves every bridge client of a kernel. Its iopub is the
+server's activity stream for that kernel where there is one (:class:`.internals.IopubTap`),
+else a SUB socket of its own. It signs what it sends with the kernel's key, and before
+reporting itself connected it nudges the kernel with ``kernel_info_request`` until an
+iopub message shows that the subscription is live (a new SUB socket misses what is
+published before it has joined: the "slow joiner").
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zmq.eventloop.zmqstream import ZMQStream
 
 from . import wire
 from .bounded import RecentKeys
+from .internals import IopubTap
 from .managers import LocalKernelManager, OnKernelMessage
 from .wire import MalformedMessage, WireMessage
 
@@ -57,8 +59,10 @@ class ZMQUpstream(SentRequests):
         session: Session,
         on_message: OnKernelMessage,
         log: logging.Logger,
+        tap: IopubTap | None = None,
     ) -> None:
         self.kernel_manager = kernel_manager
+        self.tap = tap
         self.session = session
         self.on_message = on_message
         self.log = log
@@ -80,7 +84,8 @@ class ZMQUpstream(SentRequests):
         self._iopub_live = loop.create_future()
         self._kernel_info = loop.create_future()
         identity = self.session.bsession
-        self.streams["iopub"] = self._connect_iopub()
+        if not self._listen_to_tap():
+            self.streams["iopub"] = self._connect_iopub()
         for channel in ("shell", "control"):
             self.streams[channel] = getattr(self.kernel_manager, f"connect_{channel}")(
                 identity=identity
@@ -114,6 +119,18 @@ class ZMQUpstream(SentRequests):
         for channel in ("shell", "control"):
             self._nudge_ids.add(self.send_new(channel, "kernel_info_request", {}))
 
+    def _iopub_url(self, info: dict[str, Any]) -> str:
+        ip, transport, port = info["ip"], info["transport"], info["iopub_port"]
+        return f"tcp://{ip}:{port}" if transport == "tcp" else f"{transport}://{ip}-{port}"
+
+    def _listen_to_tap(self) -> bool:
+        """Whether the relay's iopub is the server's activity stream (not with CURVE keys,
+        which jupyter_client's own sockets do not use)."""
+        info = self.kernel_manager.get_connection_info()
+        if self.tap is None or "curve_publickey" in info:
+            return False
+        return self.tap.listen(self._from_iopub, self._iopub_url(info))
+
     def _connect_iopub(self) -> ZMQStream:
         """The iopub subscription, with no receive high-water mark.
 
@@ -132,29 +149,31 @@ class ZMQUpstream(SentRequests):
             sock.curve_secretkey = info["curve_secretkey"].encode()
             sock.curve_publickey = sock.curve_serverkey = info["curve_publickey"].encode()
         sock.setsockopt(zmq.SUBSCRIBE, b"")
-        port = info["iopub_port"]
-        ip, transport = info["ip"], info["transport"]
-        sock.connect(f"tcp://{ip}:{port}" if transport == "tcp" else f"{transport}://{ip}-{port}")
+        sock.connect(self._iopub_url(info))
         return ZMQStream(sock)
 
     def _receiver(self, channel: str) -> Any:
         def receive(frames: list[zmq.Frame]) -> None:
-            if channel == "iopub" and self._iopub_live and not self._iopub_live.done():
-                self._iopub_live.set_result(None)
-            try:
-                msg = wire.decode_zmq(channel, wire.zmq_parts(frames), self.session.unpack)
-            except (MalformedMessage, ValueError) as e:
-                self.log.warning(
-                    "comm-bridge: kernel %s sent a bad message: %s",
-                    self.kernel_manager.kernel_id,
-                    e,
-                )
-                return
-            if channel != "iopub" and self._nudge_ids and self._is_nudge_reply(msg):
-                return
-            self.on_message(msg)
+            self._handle(channel, wire.zmq_parts(frames))
 
         return receive
+
+    def _from_iopub(self, parts: list[wire.Part]) -> None:
+        self._handle("iopub", parts)
+
+    def _handle(self, channel: str, parts: list[wire.Part]) -> None:
+        if channel == "iopub" and self._iopub_live and not self._iopub_live.done():
+            self._iopub_live.set_result(None)
+        try:
+            msg = wire.decode_zmq(channel, parts, self.session.unpack)
+        except (MalformedMessage, ValueError) as e:
+            self.log.warning(
+                "comm-bridge: kernel %s sent a bad message: %s", self.kernel_manager.kernel_id, e
+            )
+            return
+        if channel != "iopub" and self._nudge_ids and self._is_nudge_reply(msg):
+            return
+        self.on_message(msg)
 
     def _is_nudge_reply(self, msg: WireMessage) -> bool:
         msg_id = msg.parent_header(self.session.unpack).get("msg_id")
@@ -185,6 +204,8 @@ class ZMQUpstream(SentRequests):
         return msg_id
 
     def close(self) -> None:
+        if self.tap is not None:
+            self.tap.stop(self._from_iopub)
         for stream in self.streams.values():
             if not stream.closed():
                 stream.on_recv(None)

@@ -50,7 +50,7 @@ async def test_activity_is_recorded_as_jupyter_server_records_it(bridge, kernel_
     await bridge()  # the bridge in use: the activity stream now goes through ActivityRecord
     manager = jp_serverapp.kernel_manager
     kernel = manager.get_kernel(kernel_id)
-    original = getattr(kernel._activity_stream._recv_callback, internals.ORIGINAL)
+    original = kernel._activity_stream._recv_callback.original
     ours = internals.ActivityRecord(manager, kernel)
     cases = itertools.product(MSG_TYPES, PARENT_TYPES, STATES_BEFORE, ("busy", "idle", "starting"))
     for msg_type, parent_type, before, state in cases:
