@@ -1,10 +1,13 @@
 """A relay's routing of what its kernel sends: one exception boundary per message.
 
 Comm messages go to the clients the comm table names (or are kept for a pending comm);
-shell replies go to the client whose request they answer (``comm_info_reply`` filtered to
-what that client may see); control replies are the link's subshell bookkeeping. Kernel
-messages can arrive twice, through the relay's own iopub and through the page's
-connection (see :mod:`.page_feed`): the second copy is dropped.
+the outputs an Output widget captures go to that widget's clients; shell replies go to
+the client whose request they answer (``comm_info_reply`` filtered to what that client
+may see); control replies are the link's subshell bookkeeping. Kernel messages can arrive
+twice, through the relay's own iopub and through the page's connection (see
+:mod:`.page_feed`): the second copy is dropped. Whichever copy comes first, each feed is in
+the kernel's order, so what the clients get is too; an Output widget's capture is
+therefore decided here, in that order, and not by the page's feed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .client_frames import comm_id_of
 from .comms import PendingComm
 from .protocol import COMM_TYPES
 from .relay_state import RelayState
+from .widgets import OUTPUT_TYPES, Captures
 from .wire import WireMessage
 
 #: Recent kernel msg_ids kept to drop the second copy of a message.
@@ -27,6 +31,7 @@ SEEN_LIMIT = 4096
 
 class RoutingSettings(Protocol):
     claim_window: float
+    widgets_enabled: bool
 
 
 class KernelRouting:
@@ -39,6 +44,8 @@ class KernelRouting:
         self.session, self.unpack, self.log = state.session, state.unpack, state.log
         self._seen: RecentKeys[str] = RecentKeys(SEEN_LIMIT)
         self._expiry: object | None = None
+        #: What the kernel's Output widgets capture, in the order the clients get messages.
+        self.captures = Captures()
 
     def handle(self, msg: WireMessage) -> None:
         """Handle one message from the kernel: the exception boundary for it."""
@@ -51,6 +58,8 @@ class KernelRouting:
                 self.link.on_control(msg)
             elif msg.msg_type == "status" and self.state.status_watched:
                 self._route_status(msg)
+            elif self.captures and msg.msg_type in OUTPUT_TYPES and msg.channel == "iopub":
+                self.route_output(msg)
         except Exception:
             self.log.exception(
                 "comm-bridge: error routing %s from kernel %s (comm_id=%s)",
@@ -66,6 +75,8 @@ class KernelRouting:
         comm_id = msg.comm_id(self.unpack)
         if comm_id is None:
             return
+        if self.settings.widgets_enabled:
+            self.captures.note(msg, self.unpack)
         target_name = msg.target_name(self.unpack) if msg.msg_type == "comm_open" else None
         now = IOLoop.current().time()
         window = self.settings.claim_window
@@ -96,9 +107,12 @@ class KernelRouting:
             self.state.status_watched.pop(parent_id)
         self.state.deliver(session_id, msg)
 
-    def deliver_captured(self, msg: WireMessage, comm_id: str) -> None:
-        """An output an Output widget captured (see widgets.Captures): to its clients, once
-        (each page connection that sees it hands it over); kept for later when it has none."""
+    def route_output(self, msg: WireMessage) -> None:
+        """An output of the kernel's (from either feed): to the clients of the Output widget
+        that captures it now, once; kept for later when that widget has none."""
+        comm_id = self.captures.by_parent.get(msg.parent_header(self.unpack).get("msg_id", ""))
+        if comm_id is None:
+            return  # not captured, or this feed is ahead of the update that captures it
         record = self.table.comms.get(comm_id)
         if record is None or self._seen.note(msg.msg_id):
             return
@@ -129,9 +143,11 @@ class KernelRouting:
                 forward()
 
     def forget_pending(self) -> None:
-        """The kernel process is gone: its pending comms (and the page's held closes) too."""
+        """The kernel process is gone: its pending comms (and the page's held closes) too,
+        and its Output widgets."""
         for pending in self.table.expire(float("inf")):
             pending.held.clear()
+        self.captures = Captures()
 
     def close(self) -> None:
         self.forget_pending()

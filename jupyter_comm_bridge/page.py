@@ -185,9 +185,8 @@ def verdict(
         # busy/idle around the bridge's own requests would make the page's indicator flicker
         return DROP if relay.page.sent_by_bridge(msg.parent_header(unpack).get("msg_id")) else None
     if relay is not None and captures and msg_type in OUTPUT_TYPES:
-        comm_id = captures.by_parent.get(msg.parent_header(unpack).get("msg_id", ""))
-        if comm_id is not None:
-            relay.routing.deliver_captured(msg, comm_id)
+        if msg.parent_header(unpack).get("msg_id", "") in captures.by_parent:
+            relay.page.captured(msg)
             return DROP
     if msg_type in DISPLAY_TYPES:
         return _display(bridge, relay, kernel_id, msg, unpack)

@@ -43,10 +43,21 @@ class PageFeed:
             return False
         target_name = msg.target_name(self.unpack) if msg.msg_type == "comm_open" else None
         hide = self.table.hides_from_page(msg, comm_id, target_name)
-        live = self.link.live_since
-        if live is None or IOLoop.current().time() - live < GRACE:
+        if self._routes_copies():
             self.routing.route_comm(msg)
         return hide
+
+    def captured(self, msg: WireMessage) -> None:
+        """An output this page's Output widgets capture (the page does not get it); routed
+        from this copy too as long as comm messages are."""
+        if self._routes_copies():
+            self.routing.route_output(msg)
+
+    def _routes_copies(self) -> bool:
+        """Whether the page's copies of kernel messages are routed: not while the relay's
+        own iopub has been live for a while."""
+        live = self.link.live_since
+        return live is None or IOLoop.current().time() - live < GRACE
 
     def sent_by_bridge(self, msg_id: object) -> bool:
         """Whether ``msg_id`` is a request the relay sent (its own or a client's)."""

@@ -4,8 +4,8 @@ When the server has no widget frontend of its own (no jupyterlab_widgets), the b
 takes the widgets' comms: their ``comm_open`` on ``jupyter.widget`` never reaches the page
 (which would close it), a widget-view output gets a ``text/html`` representation that
 mounts the real widget code in the page (``js/widgets``), over the bridge. Output widgets
-capture what a cell prints: per page connection, the outputs whose parent is an Output
-widget's ``msg_id`` go to that widget's clients instead of the page.
+capture what a cell prints: the outputs whose parent is an Output widget's ``msg_id`` go
+to that widget's clients instead of the page.
 """
 
 from __future__ import annotations
@@ -72,10 +72,12 @@ def output_msg_id(msg: WireMessage, unpack: Unpack) -> str | None:
 
 
 class Captures:
-    """What one page connection's Output widgets capture: parent msg_id -> the widget's comm.
+    """What Output widgets capture: parent msg_id -> the widget's comm.
 
-    Kept per page connection because each connection reads the kernel's iopub in the
-    kernel's order: an Output widget's update always comes before the outputs it captures.
+    Kept once per feed of the kernel's iopub, from what that feed has seen, because each feed
+    is in the kernel's order (an Output widget's update comes before the outputs it captures)
+    and two feeds are not in step: a page connection's, for what its page must not show; the
+    relay's, for what the widget's clients get (kernel_routing.py).
     """
 
     def __init__(self) -> None:

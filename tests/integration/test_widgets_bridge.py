@@ -12,9 +12,12 @@ import json
 import re
 
 import pytest
+from tornado.ioloop import IOLoop
 from traitlets.config import Config
 
-from support.kernelws import Page
+from jupyter_comm_bridge import page_feed
+
+from support.kernelws import Bridge, Page
 
 WIDGET = """
 from comm import create_comm
@@ -55,6 +58,21 @@ def jp_server_config(request: pytest.FixtureRequest) -> Config:
             "CommBridgeApp": {"widgets": getattr(request, "param", "on"), "claim_window": 0.5},
         }
     )
+
+
+def seen_by(client: Bridge, comm_id: str) -> list[tuple[str, object]]:
+    """The Output widget's messages and the outputs a client got, in its order: (msg_type,
+    the msg_id an update sets)."""
+    return [
+        (m["header"]["msg_type"], m["content"].get("data", {}).get("state", {}).get("msg_id"))
+        for m in client.messages
+        if m["content"].get("comm_id") == comm_id or m["header"]["msg_type"] == "stream"
+    ]
+
+
+def in_kernel_order(parent: str) -> list[tuple[str, object]]:
+    """After the update that set the widget's msg_id, before the one that unset it."""
+    return [("comm_open", ""), ("comm_msg", parent), ("stream", None), ("comm_msg", "")]
 
 
 async def widget_comm(page: Page) -> str:
@@ -135,7 +153,8 @@ async def test_an_output_widget_captures_what_the_cell_prints_meanwhile(page, br
     assert captured["content"]["text"] == "inside the widget\n"
     assert captured["channel"] == "iopub"
     await p.execute("1")  # one more round trip: what else went to the client is in by now
-    assert len([m for m in client.messages if m["header"]["msg_type"] == "stream"]) == 1
+    comm_id = await p.evaluate("out.comm_id")
+    assert seen_by(client, comm_id) == in_kernel_order(captured["parent_header"]["msg_id"])
 
 
 async def test_what_an_output_widget_captures_before_any_client_goes_to_the_first(page, bridge):
@@ -150,16 +169,36 @@ async def test_what_an_output_widget_captures_before_any_client_goes_to_the_firs
     await client.register("jupyter.widget")
     captured = await client.wait_for(lambda m: m["header"]["msg_type"] == "stream")
     assert captured["content"]["text"] == "inside the widget\n"
-    # in the kernel's order: after the update that set the widget's msg_id, before the one
-    # that unset it
     comm_id = await p.evaluate("out.comm_id")
-    seen = [
-        (m["header"]["msg_type"], m["content"].get("data", {}).get("state", {}).get("msg_id"))
-        for m in client.messages
-        if m["content"].get("comm_id") == comm_id or m["header"]["msg_type"] == "stream"
-    ]
-    parent = captured["parent_header"]["msg_id"]
-    assert seen == [("comm_open", ""), ("comm_msg", parent), ("stream", None), ("comm_msg", "")]
+    assert seen_by(client, comm_id) == in_kernel_order(captured["parent_header"]["msg_id"])
+
+
+async def test_what_an_output_widget_captures_comes_in_order_when_the_relays_iopub_lags(
+    page, bridge, kernel_id, jp_serverapp, monkeypatch
+):
+    """The relay's iopub and the page's connection are two subscriptions, and either may be
+    ahead of the other: a widget's frontend gets its outputs in the kernel's order all the
+    same (it captures from the update that sets its msg_id, and stops at the next)."""
+    monkeypatch.setattr(page_feed, "GRACE", 0.0)  # once live, the relay's iopub alone routes
+    p = await page()
+    await p.execute(OUTPUT_WIDGET)
+    client = await bridge()
+    await client.register("jupyter.widget")
+    comm_id = await p.evaluate("out.comm_id")
+    await client.wait_for(lambda m: m["header"]["msg_type"] == "comm_open")
+    routing = jp_serverapp.web_app.settings["jupyter_comm_bridge"].registry.get(kernel_id).routing
+    handle = routing.handle
+    routing.handle = lambda msg: IOLoop.current().call_later(0.3, handle, msg)  # in order, late
+    await p.execute("capture()")
+    unset = await client.wait_for(
+        lambda m: (
+            m["header"]["msg_type"] == "comm_msg"
+            and m["content"]["data"].get("state", {}).get("msg_id") == ""
+        )
+    )
+    captured = await client.wait_for(lambda m: m["header"]["msg_type"] == "stream")
+    assert seen_by(client, comm_id) == in_kernel_order(captured["parent_header"]["msg_id"])
+    assert unset["parent_header"]["msg_id"] == captured["parent_header"]["msg_id"]
 
 
 @pytest.mark.parametrize("jp_server_config", ["off"], indirect=True)
