@@ -69,6 +69,8 @@ class KernelLink:
         self._connecting: asyncio.Future[None] | None = None
         #: msg_ids the kernel must finish before a retiring link closes.
         self._awaited: set[str] = set()
+        #: Between retire() and the disconnect; a client that connects meanwhile cancels it.
+        self._retiring = False
         self._retire_handle: object | None = None
         #: Client messages that arrived while (re)connecting, sent once connected.
         self._waiting: list[tuple[str, WireMessage, str | None, str | None]] = []
@@ -144,8 +146,9 @@ class KernelLink:
         if not self._awaited or self.upstream is None:
             self.disconnect(delete_subshells=True)
             return
+        self._retiring = True
         self._retire_handle = IOLoop.current().call_later(
-            self.settings.connect_timeout, self.disconnect, True
+            self.settings.connect_timeout, self._retired
         )
 
     def _check_done(self, msg: WireMessage) -> None:
@@ -154,9 +157,15 @@ class KernelLink:
         if msg.content(unpack).get("execution_state") == "idle":
             self._awaited.discard(msg.parent_header(unpack).get("msg_id"))
             if not self._awaited:
-                IOLoop.current().add_callback(self.disconnect, True)
+                # (not from within the stream's callback); a client may come before it runs
+                IOLoop.current().add_callback(self._retired)
+
+    def _retired(self) -> None:
+        if self._retiring:
+            self.disconnect(delete_subshells=True)
 
     def _cancel_retirement(self) -> None:
+        self._retiring = False
         self._awaited = set()
         if self._retire_handle is not None:
             IOLoop.current().remove_timeout(self._retire_handle)

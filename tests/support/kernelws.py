@@ -196,11 +196,28 @@ class KernelWS:
             self._new.clear()
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError(f"no matching message within {timeout}s")
+                raise AssertionError(
+                    f"no matching message within {timeout}s; from {start} on: {self._last(start)}"
+                )
             try:
                 await asyncio.wait_for(self._new.wait(), remaining)
             except asyncio.TimeoutError:
                 pass
+
+    def _last(self, start: int, count: int = 6) -> str:
+        """The last few messages from ``start`` on, briefly (for a failure's message)."""
+        got = self.messages[start:]
+        brief = [
+            f"{m['channel']}:{m['header']['msg_type']}"
+            f"({m['content'].get('comm_id') or m['content'].get('execution_state') or ''})"
+            for m in got[-count:]
+        ]
+        return f"{len(got)} messages, the last {brief}; sent last {self._sent_last()}"
+
+    def _sent_last(self) -> str:
+        return ", ".join(
+            f"{m['header']['msg_type']}({m['content'].get('comm_id', '')})" for m in self.sent[-3:]
+        )
 
     async def reply_to(self, request: Msg, timeout: float = TIMEOUT) -> Msg:
         msg_id = request["header"]["msg_id"]
