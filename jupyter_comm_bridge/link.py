@@ -69,8 +69,7 @@ class KernelLink:
         self._connecting: asyncio.Future[None] | None = None
         #: msg_ids the kernel must finish before a retiring link closes.
         self._awaited: set[str] = set()
-        #: Between retire() and the disconnect; a client that connects meanwhile cancels it.
-        self._retiring = False
+        #: Set while retiring (the deadline); a client that connects meanwhile cancels it.
         self._retire_handle: object | None = None
         #: Client messages that arrived while (re)connecting, sent once connected.
         self._waiting: list[tuple[str, WireMessage, str | None, str | None]] = []
@@ -146,7 +145,6 @@ class KernelLink:
         if not self._awaited or self.upstream is None:
             self.disconnect(delete_subshells=True)
             return
-        self._retiring = True
         self._retire_handle = IOLoop.current().call_later(
             self.settings.connect_timeout, self._retired
         )
@@ -161,11 +159,10 @@ class KernelLink:
                 IOLoop.current().add_callback(self._retired)
 
     def _retired(self) -> None:
-        if self._retiring:
+        if self._retire_handle is not None:
             self.disconnect(delete_subshells=True)
 
     def _cancel_retirement(self) -> None:
-        self._retiring = False
         self._awaited = set()
         if self._retire_handle is not None:
             IOLoop.current().remove_timeout(self._retire_handle)
