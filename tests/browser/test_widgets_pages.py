@@ -408,6 +408,36 @@ def test_a_cell_run_again_replaces_its_view(lab_server, open_notebook, notebook_
     assert_clean(nb)
 
 
+BUSY_CELL = """import ipywidgets as widgets, pathlib, time
+label = widgets.Label("step 1")
+display(label)
+label.value = "step 2"
+deadline = time.monotonic() + 60
+while not pathlib.Path("go-on").exists() and time.monotonic() < deadline:
+    time.sleep(0.05)
+label.value = "done"
+"""
+
+
+def test_a_widget_shows_and_updates_while_its_cell_still_runs(
+    any_server, open_notebook, notebook_name
+):
+    """A progress display: the first widget of a page, while its cell keeps the kernel's shell
+    busy (the kernel answers the widget manager's own requests only after the cell)."""
+    flag = any_server.notebook_dir / "go-on"
+    flag.unlink(missing_ok=True)
+    name = notebook_name("busy")
+    nb = open_notebook(any_server, widget_notebook(any_server, name, [BUSY_CELL]))
+    nb.start_cell(0)
+    # the cell waits for the flag (60 s at most), longer than this wait
+    nb.wait_for_output(0, ".widget-label", "step 2")
+    flag.touch()
+    nb.wait_for_output(0, ".widget-label", "done")
+    kernel_value(nb, "label.value", "done")
+    flag.unlink()
+    assert_clean(nb)
+
+
 # -- 5. a page reload while the kernel runs ---------------------------------------------------
 
 RELOAD_CELLS = [

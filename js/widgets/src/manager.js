@@ -26,6 +26,8 @@ export const WIDGET_TARGET = "jupyter.widget";
 export const CONTROL_TARGET = "jupyter.widget.control";
 /** ms a widget shown before its comm_open waits for it, before the kernel is asked again. */
 const OPEN_WAIT = 2000;
+/** ms a view waits at most for the kernel's widgets to load (see `find_model`). */
+const LOAD_WAIT = 2000;
 /** ms a view waits at most for its model to have handled the messages it received. */
 const HANDLED_WAIT = 2000;
 
@@ -81,7 +83,11 @@ export class BridgeWidgetManager extends HTMLManager {
    * @param {string} model_id
    */
   async find_model(model_id) {
-    if (!this.has_model(model_id)) await this.loaded.catch(() => {});
+    // The load is a fence: the kernel answers it after what it sent before this output (an
+    // update the view must not miss). It answers on its shell, after a cell still running (Deno's
+    // may not answer at all): past LOAD_WAIT a model whose comm_open came goes on without it.
+    await within(this.loaded.catch(() => {}), LOAD_WAIT);
+    if (!this.has_model(model_id)) await this._registered(model_id, undefined, this.loaded);
     if (!this.has_model(model_id)) await this._registered(model_id, OPEN_WAIT);
     if (this.has_model(model_id)) return this.get_model(model_id);
     await this._reload();
@@ -89,13 +95,15 @@ export class BridgeWidgetManager extends HTMLManager {
   }
 
   /**
-   * Resolves when `model_id` is registered, or after `ms`. (ManagerBase.get_model polls every
-   * 100 ms: a widget displayed just before its comm_open arrived would wait for the next poll.)
+   * Resolves when `model_id` is registered, or after `ms`, or once `until` settles. (ManagerBase.
+   * get_model polls every 100 ms: a widget displayed just before its comm_open arrived would wait
+   * for the next poll.)
    * @param {string} model_id
-   * @param {number} ms
+   * @param {number} [ms]
+   * @param {Promise<unknown>} [until]
    * @returns {Promise<void>}
    */
-  _registered(model_id, ms) {
+  _registered(model_id, ms, until) {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -104,7 +112,8 @@ export class BridgeWidgetManager extends HTMLManager {
         else this._awaited.delete(model_id);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      until?.then(done, done);
       this._awaited.set(model_id, [...(this._awaited.get(model_id) ?? []), done]);
     });
   }
