@@ -4,7 +4,8 @@
   ``pycomm`` (the bridge websocket) and ``lab-channel`` (the page's own kernel connection);
 - ``stock``: ``jupyter lab`` without the extension: ``stock-server`` (the page's connection);
 - ``gateway``: ``jupyter lab`` under ``/user/alice/`` whose kernels run in a real
-  ``jupyter kernelgateway``: ``pycomm-gateway`` and ``lab-channel-gateway``.
+  ``jupyter kernelgateway``: ``pycomm-gateway`` and ``lab-channel-gateway``; the Python
+  client's ``python-bridge-gateway``, and ``gateway-channel`` on the gateway itself.
 
 Every server and the gateway run with ``--ZMQChannelsWebsocketConnection.limit_rate=False``
 (the gateway relays kernels with jupyter_server's own channel class, limits included).
@@ -47,6 +48,10 @@ CELLS = [
 PYCOMM, LAB = "pycomm", "lab"
 #: The Python client through the bridge (``PythonBridge``), timed in the harness.
 PY_BRIDGE = "python-bridge"
+#: The same on the server whose kernels run in the kernel gateway.
+PY_BRIDGE_GATEWAY = "python-bridge-gateway"
+#: That client on the gateway's own channel, that kernel: the gateway's hop alone.
+GATEWAY_CHANNEL = "gateway-channel"
 ECHO, BIG, STREAM_FIG = "echo", "big", "stream"
 ALL = frozenset({ECHO, BIG, STREAM_FIG})
 
@@ -201,23 +206,27 @@ class ZmqFloor:
 
 class PythonBridge:
     """The benchmark's Python v1 client through the bridge, on a kernel of its own on the
-    ``ext`` server: what the page's pycomm is compared with in the same run."""
+    ``ext`` server: what the page's pycomm is compared with in the same run (``label``
+    ``python-bridge``); on the ``gateway`` server, that path through the kernel gateway."""
 
-    def __init__(self, server: BrowserServer, loop: LoopThread) -> None:
-        self.server, self.loop = server, loop
+    def __init__(self, server: BrowserServer, loop: LoopThread, label: str = PY_BRIDGE) -> None:
+        self.server, self.loop, self.label = server, loop, label
         self.clients: list[WsEndpoint] = []
         self.endpoint: WsEndpoint | None = None
         self.comm = ""
+        self.kernel_id = ""
 
     def start(self) -> PythonBridge:
-        kernel_id = self.server.start_kernel()
+        kernel_id = self.kernel_id = self.server.start_kernel()
         url, token = self.server.ws_url, self.server.token
 
         async def up() -> None:
-            page = await WsEndpoint.connect(url, token, kernel_id, "v1", False, "python-page")
+            # the stock gateway connection speaks the legacy protocol only
+            page_protocol = "legacy" if self.label == PY_BRIDGE_GATEWAY else "v1"
+            page = await WsEndpoint.connect(url, token, kernel_id, page_protocol, False, "page")
             self.clients.append(page)  # open throughout, as a notebook's page would be
             await page.execute(TARGETS)
-            self.endpoint = await WsEndpoint.connect(url, token, kernel_id, "v1", True, PY_BRIDGE)
+            self.endpoint = await WsEndpoint.connect(url, token, kernel_id, "v1", True, self.label)
             self.clients.append(self.endpoint)
             self.comm = await self.endpoint.open_comm(ECHO_TARGET)
 
@@ -230,6 +239,35 @@ class PythonBridge:
                 await client.close()
 
         self.loop.call(down(), STEP_TIMEOUT)
+
+
+class GatewayChannel:
+    """The same Python v1 client on the kernel gateway's own channel, on the kernel of a
+    ``python-bridge-gateway`` client (the gateway's kernel ids are the server's), the comm
+    protocol by hand: no server, no bridge, the gateway's hop alone."""
+
+    def __init__(self, gateway: Gateway, bridge: PythonBridge) -> None:
+        self.gateway, self.bridge, self.loop = gateway, bridge, bridge.loop
+        self.endpoint: WsEndpoint | None = None
+        self.comm = ""
+
+    def start(self) -> GatewayChannel:
+        url = f"ws://127.0.0.1:{self.gateway.port}/"
+        kernel_id, token = self.bridge.kernel_id, self.gateway.token
+
+        async def up() -> None:
+            self.endpoint = await WsEndpoint.connect(
+                url, token, kernel_id, "v1", False, GATEWAY_CHANNEL
+            )
+            self.endpoint.quick_ack = True  # no Nagle wait: the hop itself, as the relay has it
+            self.comm = await self.endpoint.open_comm(ECHO_TARGET)
+
+        self.loop.call(up(), STEP_TIMEOUT)
+        return self
+
+    def stop(self) -> None:
+        if self.endpoint is not None:
+            self.loop.call(self.endpoint.close(), STEP_TIMEOUT)
 
 
 def attach(found: list[Route], chromium: Chromium, loop: LoopThread) -> list[CdpPage]:

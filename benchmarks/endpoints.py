@@ -20,7 +20,7 @@ from jupyter_client.session import Session
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from jupyter_comm_bridge import protocol
+from jupyter_comm_bridge import protocol, tcp
 
 from .codec import V1, Message, decode, encode, new_header
 
@@ -203,6 +203,9 @@ class WsEndpoint(CommEndpoint):
         self.unacked_bytes = 0
         #: Acknowledge by bytes too (ACK_BYTES); False: every ACK_EVERY frames only.
         self.ack_by_bytes = True
+        #: TCP quick ACKs after every frame, as the relay's gateway websocket (jupyter_comm_bridge
+        #: .tcp): for a peer that writes small frames with Nagle on, a kernel gateway.
+        self.quick_ack = False
         self.hello = asyncio.Event()
         self._reader = asyncio.ensure_future(self._read())
 
@@ -243,6 +246,8 @@ class WsEndpoint(CommEndpoint):
                     code, reason = self.conn.close_code, self.conn.close_reason
                     self.fail(BenchError(f"{self.label}: closed ({code} {reason})"))
                     return
+                if self.quick_ack:
+                    tcp.ack_now(self.conn)
                 self.bytes_received += len(frame)
                 self._on_frame(decode(frame, self.protocol), len(frame))
         except Exception as e:  # a decoding bug must fail the run, not hang it

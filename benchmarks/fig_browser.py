@@ -5,7 +5,9 @@ the extension, ``stock-server`` on a server without it, ``pycomm-gateway`` and
 ``lab-channel-gateway`` on a server under ``/user/alice/`` whose kernels run in a kernel
 gateway. Measured in the same runs, in the harness: ``zmq``, jupyter_client straight to a
 kernel (the floor); ``python-bridge``, the benchmark's Python client through the bridge (the
-figure issue 16 compares pycomm with); ``raw-websocket``, a page's bare websocket against a
+figure issue 16 compares pycomm with), ``python-bridge-gateway``, the same through the
+kernel gateway, and ``gateway-channel``, that client on the gateway's own websocket (the
+gateway's hop alone); ``raw-websocket``, a page's bare websocket against a
 bare tornado echo server (``raw_ws.py``, in a Chromium of its own: the raw part alone).
 Figures per page path, all timed in the page (``browser_js.py``):
 
@@ -16,7 +18,8 @@ Figures per page path, all timed in the page (``browser_js.py``):
   received count, the server's RSS before, at its peak during, and after the stream.
 
 Each path runs once per run, in an order rotated from run to run; reported: medians over runs,
-and the 100 B p50 over the ZMQ floor's of the same run (median of those ratios).
+and the 100 B p50 over the ZMQ floor's of the same run (median of those ratios); for the
+gateway paths also over the same client's local one (``ratio_p50_100_local``).
 """
 
 from __future__ import annotations
@@ -38,8 +41,11 @@ from .browser_cdp import Chromium, LoopThread, cpu_seconds, processes
 from .browser_setup import (
     BIG,
     ECHO,
+    GATEWAY_CHANNEL,
     PY_BRIDGE,
+    PY_BRIDGE_GATEWAY,
     STREAM_FIG,
+    GatewayChannel,
     PythonBridge,
     Route,
     ZmqFloor,
@@ -66,6 +72,14 @@ KINDS = {100: ("json",), 10_000: ("json", "binary")}
 ZMQ = "zmq"
 #: Chromium's websocket and a bare tornado echo server, no Jupyter (``raw_ws.py``).
 RAW = "raw-websocket"
+#: (through the kernel gateway, the same client locally): issue 16's gateway target, the 100 B
+#: p50 over the local one of the same run; for ``gateway-channel``, the gateway's hop alone
+#: over the local bridge.
+GATEWAY_PAIRS = (
+    ("pycomm-gateway", "pycomm"),
+    (PY_BRIDGE_GATEWAY, PY_BRIDGE),
+    (GATEWAY_CHANNEL, PY_BRIDGE),
+)
 
 
 def echo_key(size: int, kind: str) -> str:
@@ -152,9 +166,9 @@ def measure_route(route: Route, size: Size) -> dict[str, Any]:
     return out
 
 
-def measure_python(floor: ZmqFloor | PythonBridge, size: Size) -> dict[str, Any]:
+def measure_python(floor: ZmqFloor | PythonBridge | GatewayChannel, size: Size) -> dict[str, Any]:
     """The same echoes and 4 MiB echoes from Python (jupyter_client straight to the kernel,
-    or the Python client through the bridge), timed in the harness."""
+    the Python client through the bridge or on the gateway's channel), timed in the harness."""
 
     async def run() -> dict[str, Any]:
         endpoint, comm = floor.endpoint, floor.comm
@@ -194,6 +208,16 @@ def summary(label: str, runs: list[dict[str, Any]], floor: list[dict[str, Any]])
     return row
 
 
+def local_ratio(row: dict[str, Any], runs: dict[str, list[dict[str, Any]]]) -> None:
+    """A gateway path's 100 B p50 over its client's local one, run by run (median)."""
+    local = dict(GATEWAY_PAIRS).get(row["path"])
+    if local in runs:
+        pairs = zip(runs[row["path"]], runs[local], strict=True)
+        row["ratio_p50_100_local"] = round(
+            median([g["p50_100_ms"] / n["p50_100_ms"] for g, n in pairs]), 2
+        )
+
+
 def measure_all(
     found: list[Route],
     harness: dict[str, Callable[[], dict[str, Any]]],
@@ -213,6 +237,8 @@ def measure_all(
             else:
                 runs[label].append(measure_route(by_label[label], size))
     rows = [summary(label, runs[label], runs[ZMQ]) for label in labels]
+    for row in rows:
+        local_ratio(row, runs)
     for route in found:
         rows[labels.index(route.label)]["subshell"] = route.subshell is not None
     unequal = [row["path"] for row in rows if row.get("stream_counts_equal") is False]
@@ -233,6 +259,10 @@ def browser_figure(size: Size, progress: Callable[[str], None] = print) -> dict[
             servers, gateway = start_servers(root, stack)
             python = PythonBridge(servers["ext"], loop).start()
             stack.append(python.stop)
+            python_gateway = PythonBridge(servers["gateway"], loop, PY_BRIDGE_GATEWAY).start()
+            stack.append(python_gateway.stop)
+            gateway_channel = GatewayChannel(gateway, python_gateway).start()
+            stack.append(gateway_channel.stop)
             chromium = Chromium(root / "chromium")
             stack.append(chromium.stop)
             progress("browser: opening the notebooks, the comms (Playwright)")
@@ -243,6 +273,8 @@ def browser_figure(size: Size, progress: Callable[[str], None] = print) -> dict[
             harness = {
                 ZMQ: lambda: measure_python(floor, size),
                 PY_BRIDGE: lambda: measure_python(python, size),
+                PY_BRIDGE_GATEWAY: lambda: measure_python(python_gateway, size),
+                GATEWAY_CHANNEL: lambda: measure_python(gateway_channel, size),
                 RAW: lambda: raw_ws.measure(size.browser_raw_seconds),
             }
             figure = measure_all(found, harness, size, progress)

@@ -49,7 +49,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
     ],
     "browser": [
         ("path", "path"), ("p50_100_ms", "100B p50 ms"), ("p99_100_ms", "100B p99 ms"),
-        ("ratio_p50_100", "p50/zmq"), ("p50_10000_json_ms", "10KB p50 ms"),
+        ("ratio_p50_100", "p50/zmq"), ("ratio_p50_100_local", "p50/local"),
+        ("p50_10000_json_ms", "10KB p50 ms"),
         ("p99_10000_json_ms", "10KB p99 ms"), ("p50_10000_binary_ms", "10KB buf p50 ms"),
         ("buffer_4mib_echo_mb_per_s", "4MiB echo MB/s"), ("stream_fps", "stream fps"),
         ("stream_mb_per_s", "stream MB/s"), ("stream_counts_equal", "sent=recv"),
@@ -131,14 +132,20 @@ BROWSER_ECHO_BEFORE = 33.0
 
 
 def browser_targets(rows: list[Results]) -> list[Results]:
-    """Issue 16's browser target: pycomm's 4 MiB echo at 3x the issue's figure or within
-    1.5x of the Python client through the bridge in the same run, whichever is higher."""
+    """Issue 16's browser targets: pycomm's 4 MiB echo at 3x the issue's figure or within
+    1.5x of the Python client through the bridge in the same run, whichever is higher; the
+    100 B echo p50 through the kernel gateway within 1.5x the local one, in Chromium and with
+    the Python client."""
     key = "buffer_4mib_echo_mb_per_s"
     pycomm, python = (row_where(rows, path=path)[key] for path in ("pycomm", "python-bridge"))
     limit = 3 * BROWSER_ECHO_BEFORE
     found = [target("pycomm 4 MiB echo MB/s in Chromium", pycomm, limit, at_least)]
     ratio = round(pycomm / python, 3)
     found.append(target("pycomm / Python client, 4 MiB echo", ratio, round(1 / 1.5, 3), at_least))
+    for path in ("pycomm-gateway", "python-bridge-gateway"):
+        row = row_where(rows, path=path)
+        name = f"{path} 100 B echo p50 / local"
+        found.append(target(name, row["ratio_p50_100_local"], 1.5, at_most))
     return found
 
 

@@ -1,12 +1,13 @@
 """The relay's connection to a kernel that lives behind a kernel gateway.
 
 When the server runs with ``--gateway-url`` its kernels are reached through the
-gateway's own ``api/kernels/{id}/channels`` websocket (legacy protocol, the
-gateway's auth headers, as jupyter_server's ``GatewayWebSocketConnection`` does).
-:class:`GatewayUpstream` offers the relay the same interface as the ZMQ
-upstream. Unlike jupyter_server's gateway connection it keeps binary frames
-binary (the legacy buffer layout, both ways), and it reconnects with backoff
-under a fixed session_id, so the gateway replays what it buffered meanwhile.
+gateway's own ``api/kernels/{id}/channels`` websocket, with the gateway's auth headers,
+as jupyter_server's ``GatewayWebSocketConnection`` does. :class:`GatewayUpstream` offers
+the relay the same interface as the ZMQ upstream. Unlike jupyter_server's gateway
+connection it asks for the v1 protocol (a gateway on jupyter_server 2 then relays frames
+without parsing and re-serializing every message), falls back to the legacy one, keeps
+binary frames binary either way, and reconnects with backoff under a fixed session_id, so
+the gateway replays what it buffered meanwhile.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from . import tcp, wire
 from .managers import OnKernelMessage
-from .protocol import LEGACY_PROTOCOL
+from .protocol import LEGACY_PROTOCOL, V1_PROTOCOL
 from .upstream import SentRequests, UpstreamError
 from .wire import MalformedMessage, WireMessage
 
@@ -64,9 +65,11 @@ class GatewayUpstream(SentRequests):
         #: One session id for every (re)connection: the gateway buffers for it.
         self.session_id = uuid.uuid4().hex
         self.ws: WebSocketClientConnection | None = None
+        #: The protocol the gateway chose for the current websocket.
+        self.protocol = LEGACY_PROTOCOL
         self._closed = False
-        #: Frames waiting while reconnecting, written once the websocket is back (in order).
-        self._waiting: list[tuple[wire.Frame, bool]] | None = None
+        #: Messages waiting while reconnecting, sent once the websocket is back (in order).
+        self._waiting: list[tuple[str, list[Any]]] | None = None
         self._info_id = ""
         self._info: asyncio.Future[None] | None = None
         super().__init__()
@@ -96,9 +99,10 @@ class GatewayUpstream(SentRequests):
         connection_args: dict[str, Any] = client.load_connection_args()  # type: ignore[no-untyped-call]
         request = HTTPRequest(f"{url}?session_id={self.session_id}", **connection_args)
         try:
-            ws = await asyncio.wait_for(
-                websocket_connect(request, max_message_size=MAX_FRAME), timeout
+            connecting = websocket_connect(
+                request, max_message_size=MAX_FRAME, subprotocols=[V1_PROTOCOL]
             )
+            ws = await asyncio.wait_for(connecting, timeout)
         except HTTPClientError as e:
             raise UpstreamError(f"the kernel gateway refused the connection ({e})") from None
         except (OSError, asyncio.TimeoutError) as e:
@@ -107,6 +111,12 @@ class GatewayUpstream(SentRequests):
             ws.close()
             return
         self.ws = ws
+        self.protocol = ws.selected_subprotocol or LEGACY_PROTOCOL
+        self.log.info(
+            "comm-bridge: kernel %s through the gateway, protocol %s",
+            self.kernel_id,
+            self.protocol or "legacy",
+        )
         tcp.low_latency(ws)
         asyncio.ensure_future(self._read(ws))
 
@@ -125,7 +135,7 @@ class GatewayUpstream(SentRequests):
 
     def _receive(self, frame: wire.Frame) -> None:
         try:
-            msg = wire.decode_frame(frame, LEGACY_PROTOCOL, self.session.pack, self.session.unpack)
+            msg = wire.decode_frame(frame, self.protocol, self.session.pack, self.session.unpack)
         except MalformedMessage as e:
             self.log.warning(
                 "comm-bridge: bad frame from the gateway for %s: %s", self.kernel_id, e
@@ -150,10 +160,12 @@ class GatewayUpstream(SentRequests):
             except UpstreamError as e:
                 why = str(e)
                 continue
+            if self.ws is None:  # closed while the websocket opened
+                return
             self.log.info("comm-bridge: reconnected to the gateway for kernel %s", self.kernel_id)
             waiting, self._waiting = self._waiting or [], None
-            for frame, binary in waiting:
-                self.ws.write_message(frame, binary=binary)  # type: ignore[union-attr]
+            for channel, parts in waiting:
+                self._write(channel, parts)
             self.on_status("connected", "")
             return
         self._waiting = None
@@ -161,18 +173,21 @@ class GatewayUpstream(SentRequests):
             self.on_lost(f"lost the kernel gateway: {why}")
 
     def send_raw(self, channel: str, parts: list[Any]) -> None:
-        """Send ``[header, parent, metadata, content, *buffers]`` as a legacy frame."""
+        """Send ``[header, parent, metadata, content, *buffers]`` (held while reconnecting)."""
         if self.ws is None and self._waiting is None:
             raise UpstreamError("the connection to the kernel gateway is down")
-        header = self.session.unpack(parts[0])
-        encoded, binary = wire.encode_frame(
-            WireMessage(channel, list(parts), header), LEGACY_PROTOCOL, self.session.unpack
-        )
-        frame = wire.joined(encoded)
         if self.ws is None:
-            self._waiting.append((frame, binary))  # type: ignore[union-attr]
+            self._waiting.append((channel, list(parts)))  # type: ignore[union-attr]
         else:
-            self.ws.write_message(frame, binary=binary)
+            self._write(channel, parts)
+
+    def _write(self, channel: str, parts: list[Any]) -> None:
+        """One frame in the protocol of the websocket now open."""
+        assert self.ws is not None
+        header = self.session.unpack(parts[0])
+        msg = WireMessage(channel, list(parts), header)
+        encoded, binary = wire.encode_frame(msg, self.protocol, self.session.unpack)
+        self.ws.write_message(wire.joined(encoded), binary=binary)
 
     def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
         """Build and send a message of the relay's own; returns its msg_id."""

@@ -85,11 +85,13 @@ def test_tiny_widgets_benchmark_reports_both_managers(tmp_path: Path) -> None:
 BROWSER_PATHS = {
     "zmq": ["p50_100_ms", "p99_100_ms", "p50_10000_json_ms", "buffer_4mib_echo_mb_per_s"],
     "python-bridge": ["p50_100_ms", "p50_10000_binary_ms", "buffer_4mib_echo_mb_per_s"],
+    "python-bridge-gateway": ["p50_100_ms", "ratio_p50_100_local", "buffer_4mib_echo_mb_per_s"],
+    "gateway-channel": ["p50_100_ms", "ratio_p50_100_local", "buffer_4mib_echo_mb_per_s"],
     "raw-websocket": ["buffer_4mib_echo_mb_per_s", "stream_fps", "cpu_ms_per_4mib_echo_server"],
     "pycomm": ["p50_100_ms", "p50_10000_binary_ms", "buffer_4mib_echo_mb_per_s", "stream_fps"],
     "lab-channel": ["p50_100_ms", "buffer_4mib_echo_mb_per_s", "stream_mb_per_s"],
     "stock-server": ["p50_100_ms", "buffer_4mib_echo_mb_per_s", "stream_fps"],
-    "pycomm-gateway": ["p50_100_ms", "p99_100_ms", "ratio_p50_100", "stream_sent"],
+    "pycomm-gateway": ["p50_100_ms", "ratio_p50_100", "ratio_p50_100_local", "stream_sent"],
     "lab-channel-gateway": ["p50_100_ms", "p99_100_ms", "ratio_p50_100"],
 }
 
@@ -108,3 +110,7 @@ def test_tiny_browser_benchmark_reports_every_path(tmp_path: Path) -> None:
             assert rows[path]["stream_counts_equal"] is True, rows[path]
             assert rows[path]["stream_sent"] == rows[path]["stream_received"], rows[path]
     assert "Comm speed in Chromium" in stdout
+    targets = {t["name"] for t in results["targets"]}
+    assert {
+        f"{p} 100 B echo p50 / local" for p in ("pycomm-gateway", "python-bridge-gateway")
+    } <= targets

@@ -47,9 +47,20 @@ def behind_a_proxy(tmp_path: Path) -> Iterator[tuple[Server, CutProxy, Gateway]]
         gateway.stop()
 
 
-@pytest.fixture(scope="module")
-def gateway_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    gateway = Gateway(tmp_path_factory.mktemp("gateway")).start()
+#: The protocol a gateway offers: v1 (jupyter_server 2's default) or legacy only (older
+#: gateways; jupyter_server 2 configured so).
+GATEWAY_PROTOCOLS = {
+    "v1": [],
+    "legacy": ["--ZMQChannelsWebsocketConnection.kernel_ws_protocol="],
+}
+
+
+@pytest.fixture(scope="module", params=list(GATEWAY_PROTOCOLS), ids=lambda p: f"gateway-{p}")
+def gateway_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Server]:
+    args = GATEWAY_PROTOCOLS[request.param]
+    gateway = Gateway(tmp_path_factory.mktemp("gateway"), args).start()
     server = server_for(gateway, tmp_path_factory.mktemp("server"))
     yield server
     server.stop()
@@ -87,6 +98,21 @@ async def test_page_opened_comm_with_buffers_both_ways(gateway_server, protocol)
         for m in page.messages
         if m["content"].get("comm_id") == comm_id or m["parent_header"].get("msg_id") in sent
     ]
+
+
+async def test_the_relay_speaks_the_protocol_the_gateway_offers(gateway_server, request):
+    kid, page = await echo_kernel(gateway_server)
+    client = await Bridge.connect(
+        gateway_server.ws_fetch, "comm-bridge", "kernels", kid, "channels"
+    )
+    comm_id = await client.open_comm("echo", {"x": 1})
+    await client.send("comm_msg", {"comm_id": comm_id, "data": {"n": 2}}, buffers=[b"\x01"])
+    echo = await client.next_on_comm(comm_id)
+    assert [bytes(b) for b in echo["buffers"]] == [b"\x01"]
+    offered = request.node.callspec.params["gateway_server"]
+    protocol = {"v1": "v1.kernel.websocket.jupyter.org", "legacy": "legacy"}[offered]
+    line = f"kernel {kid} through the gateway, protocol {protocol}"
+    assert line in gateway_server.log_path.read_text(errors="replace")
 
 
 async def test_kernel_opened_comm_with_buffers_reaches_the_client_not_the_page(gateway_server):
