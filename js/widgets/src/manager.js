@@ -77,9 +77,10 @@ export class BridgeWidgetManager extends HTMLManager {
   }
 
   /**
-   * The model; null when the kernel does not have it. One not known yet waits for the kernel's
-   * widgets to load, then a little for its comm_open (it may be on its way), then for them to
-   * load again (a new session may have lost it here while the kernel has it).
+   * The model; null when the kernel does not have it. Waits (bounded) for the kernel's widgets
+   * to load; one not known yet then waits for that load or its comm_open, then a little for its
+   * comm_open (it may be on its way), then for them to load again (a new session may have lost
+   * it here while the kernel has it).
    * @param {string} model_id
    */
   async find_model(model_id) {
