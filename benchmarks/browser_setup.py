@@ -209,8 +209,12 @@ class PythonBridge:
     ``ext`` server: what the page's pycomm is compared with in the same run (``label``
     ``python-bridge``); on the ``gateway`` server, that path through the kernel gateway."""
 
-    def __init__(self, server: BrowserServer, loop: LoopThread, label: str = PY_BRIDGE) -> None:
-        self.server, self.loop, self.label = server, loop, label
+    def __init__(
+        self, server: BrowserServer, loop: LoopThread, label: str = PY_BRIDGE, page: str = "v1"
+    ) -> None:
+        #: ``page``: the protocol of its page connection (legacy behind a gateway: the stock
+        #: gateway connection speaks no other).
+        self.server, self.loop, self.label, self.page_protocol = server, loop, label, page
         self.clients: list[WsEndpoint] = []
         self.endpoint: WsEndpoint | None = None
         self.comm = ""
@@ -221,9 +225,8 @@ class PythonBridge:
         url, token = self.server.ws_url, self.server.token
 
         async def up() -> None:
-            # the stock gateway connection speaks the legacy protocol only
-            page_protocol = "legacy" if self.label == PY_BRIDGE_GATEWAY else "v1"
-            page = await WsEndpoint.connect(url, token, kernel_id, page_protocol, False, "page")
+            protocol = self.page_protocol
+            page = await WsEndpoint.connect(url, token, kernel_id, protocol, False, "page")
             self.clients.append(page)  # open throughout, as a notebook's page would be
             await page.execute(TARGETS)
             self.endpoint = await WsEndpoint.connect(url, token, kernel_id, "v1", True, self.label)

@@ -259,7 +259,9 @@ def browser_figure(size: Size, progress: Callable[[str], None] = print) -> dict[
             servers, gateway = start_servers(root, stack)
             python = PythonBridge(servers["ext"], loop).start()
             stack.append(python.stop)
-            python_gateway = PythonBridge(servers["gateway"], loop, PY_BRIDGE_GATEWAY).start()
+            python_gateway = PythonBridge(
+                servers["gateway"], loop, PY_BRIDGE_GATEWAY, page="legacy"
+            ).start()
             stack.append(python_gateway.stop)
             gateway_channel = GatewayChannel(gateway, python_gateway).start()
             stack.append(gateway_channel.stop)

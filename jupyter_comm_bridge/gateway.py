@@ -182,11 +182,14 @@ class GatewayUpstream(SentRequests):
             self._write(channel, parts)
 
     def _write(self, channel: str, parts: list[Any]) -> None:
-        """One frame in the protocol of the websocket now open."""
+        """One frame in the protocol of the websocket now open (v1: the parts as they are;
+        legacy needs them parsed, to write them as JSON)."""
         assert self.ws is not None
-        header = self.session.unpack(parts[0])
-        msg = WireMessage(channel, list(parts), header)
-        encoded, binary = wire.encode_frame(msg, self.protocol, self.session.unpack)
+        if self.protocol == V1_PROTOCOL:
+            self.ws.write_message(wire.serialize_msg_to_ws_v1(parts, channel), binary=True)
+            return
+        msg = WireMessage(channel, list(parts), self.session.unpack(parts[0]))
+        encoded, binary = wire.encode_frame(msg, LEGACY_PROTOCOL, self.session.unpack)
         self.ws.write_message(wire.joined(encoded), binary=binary)
 
     def send_new(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
