@@ -5,7 +5,9 @@
 - ``stock``: ``jupyter lab`` without the extension: ``stock-server`` (the page's connection);
 - ``gateway``: ``jupyter lab`` under ``/user/alice/`` whose kernels run in a real
   ``jupyter kernelgateway``: ``pycomm-gateway`` and ``lab-channel-gateway``; the Python
-  client's ``python-bridge-gateway``, and ``gateway-channel`` on the gateway itself.
+  client's ``python-bridge-gateway``, and ``gateway-channel`` on the gateway itself;
+- with ``--client-at REV``, a second page on ``ext`` whose pycomm modules are those of git
+  revision REV (``pycomm@REV``): a change to the client measured before and after in one run.
 
 Every server and the gateway run with ``--ZMQChannelsWebsocketConnection.limit_rate=False``
 (the gateway relays kernels with jupyter_server's own channel class, limits included).
@@ -14,6 +16,7 @@ Every server and the gateway run with ``--ZMQChannelsWebsocketConnection.limit_r
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +39,11 @@ from .servers import COMMON_ARGS, ZmqKernel, check_extension
 #: Bound (seconds) of one step of the setup: a cell, a comm opening.
 STEP_TIMEOUT = 60.0
 NOTEBOOK = "browser-bench.ipynb"
+#: The notebook of the page whose client is that of another revision (``--client-at``).
+NOTEBOOK_AT = "browser-bench-client-at.ipynb"
+CHECKOUT = Path(__file__).resolve().parents[1]
+#: The client's modules as the server serves them (``{base_url}comm-bridge/client/{version}/``).
+CLIENT_MODULES = "**/comm-bridge/client/*/*.js"
 GATEWAY_BASE_URL = "/user/alice/"
 NO_EXTENSION = '--ServerApp.jpserver_extensions={"jupyter_comm_bridge": False}'
 #: The setup cells: the kernel's comm targets, then an output that mentions pycomm (on a
@@ -70,6 +78,8 @@ class Route:
     #: Comm target -> channel id in the page (``window.__bench.channels``).
     channels: dict[str, str] = field(default_factory=dict)
     subshell: str | None = None
+    #: The notebook the page has open (its panel is found by it).
+    notebook: str = NOTEBOOK
     #: The page's URL and DevTools connection, for measuring (see ``browser_cdp.py``).
     url: str = ""
     cdp: CdpPage | None = None
@@ -94,7 +104,7 @@ class Route:
             "kernel_id": self.kernel_id,
             "target": target,
         }
-        arg |= {"path": NOTEBOOK, "timeout": STEP_TIMEOUT * 1000}
+        arg |= {"path": self.notebook, "timeout": STEP_TIMEOUT * 1000}
         opened = self.call("open", arg, STEP_TIMEOUT + 10)
         self.channels[target] = opened["id"]
         self.subshell = self.subshell or opened["subshell"]
@@ -124,13 +134,55 @@ def start_servers(
     return servers, gateway
 
 
-def open_page(context: BrowserContext, server: BrowserServer, label: str) -> tuple[JupyterUI, str]:
-    """The notebook open, its setup cells run, ``window.__bench`` in; returns its kernel id."""
+def client_at(revision: str) -> dict[str, str]:
+    """The client's modules (``js/*.js``) at git ``revision`` that differ from the checkout's,
+    by file name. The module list must be the same: the page imports today's names."""
+    changed: dict[str, str] = {}
+    for module in sorted((CHECKOUT / "js").glob("*.js")):
+        relative = f"js/{module.name}"
+        then = subprocess.run(
+            ["git", "-C", str(CHECKOUT), "show", f"{revision}:{relative}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if then.returncode != 0:
+            raise BenchError(f"--client-at {revision}: no {relative} there: {then.stderr.strip()}")
+        if then.stdout != module.read_text(encoding="utf-8"):
+            changed[module.name] = then.stdout
+    return changed
+
+
+def serve_modules(ui: JupyterUI, modules: dict[str, str]) -> None:
+    """Serve ``modules`` (by file name) instead of the server's client files to this page,
+    while it is set up (Playwright's routing, gone with Playwright before measuring)."""
+
+    def handle(route: Any) -> None:
+        name = route.request.url.rsplit("/", 1)[-1].split("?")[0]
+        if name in modules:
+            route.fulfill(body=modules[name], content_type="text/javascript; charset=utf-8")
+        else:
+            route.continue_()
+
+    ui.page.route(CLIENT_MODULES, handle)
+
+
+def open_page(
+    context: BrowserContext,
+    server: BrowserServer,
+    label: str,
+    notebook: str = NOTEBOOK,
+    modules: dict[str, str] | None = None,
+) -> tuple[JupyterUI, str]:
+    """The notebook open, its setup cells run, ``window.__bench`` in; returns its kernel id.
+    ``modules``: client modules the page gets instead of the server's (``client_at``)."""
     ui = JupyterUI(context, server, name=f"browser-bench-{label}")
+    if modules:
+        serve_modules(ui, modules)
     sockets: list[str] = []
     ui.page.on("websocket", lambda ws: sockets.append(ws.url))
-    server.write_notebook(NOTEBOOK, CELLS)
-    nb = ui.goto_notebook(NOTEBOOK)
+    server.write_notebook(notebook, CELLS)
+    nb = ui.goto_notebook(notebook)
     nb.run_all(timeout=STEP_TIMEOUT)
     nb.wait_for_output(1, ".bench-ready", "pycomm", timeout=STEP_TIMEOUT)
     ui.js(INSTALL)
@@ -143,9 +195,12 @@ def open_page(context: BrowserContext, server: BrowserServer, label: str) -> tup
     return ui, kernel_id
 
 
-def routes(chromium: Chromium, servers: dict[str, BrowserServer]) -> list[Route]:
+def routes(
+    chromium: Chromium, servers: dict[str, BrowserServer], at: str | None = None
+) -> list[Route]:
     """Every path, its comms open (echo, and stream where that figure runs), set up through
-    Playwright, which then lets go of the browser (its pages stay open)."""
+    Playwright, which then lets go of the browser (its pages stay open). ``at``: a git
+    revision whose client a page of its own runs too (``pycomm@<at>``)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -153,12 +208,14 @@ def routes(chromium: Chromium, servers: dict[str, BrowserServer]) -> list[Route]
         context = browser.contexts[0]  # pages of the default context outlive the connection
         context.set_default_timeout(STEP_TIMEOUT * 1000)
         context.add_init_script(INIT_SCRIPT)
-        found = setup_routes(context, servers)
+        found = setup_routes(context, servers, at)
         browser.close()
     return found
 
 
-def setup_routes(context: BrowserContext, servers: dict[str, BrowserServer]) -> list[Route]:
+def setup_routes(
+    context: BrowserContext, servers: dict[str, BrowserServer], at: str | None = None
+) -> list[Route]:
     pages = {label: open_page(context, server, label) for label, server in servers.items()}
     found = [
         Route("pycomm", PYCOMM, *pages["ext"], ALL),
@@ -167,6 +224,9 @@ def setup_routes(context: BrowserContext, servers: dict[str, BrowserServer]) -> 
         Route("pycomm-gateway", PYCOMM, *pages["gateway"], ALL),
         Route("lab-channel-gateway", LAB, *pages["gateway"], frozenset({ECHO}), True),
     ]
+    if at is not None:
+        page = open_page(context, servers["ext"], f"client-at-{at}", NOTEBOOK_AT, client_at(at))
+        found.insert(1, Route(f"pycomm@{at}", PYCOMM, *page, ALL, notebook=NOTEBOOK_AT))
     for route in found:
         route.url = route.ui.page.url
         route.open(ECHO_TARGET)

@@ -1,4 +1,5 @@
-"""``python benchmarks/run.py [--size tiny|full] [--json FILE] [--strict] [--widgets|--browser]``.
+"""``python benchmarks/run.py [--size tiny|full] [--json FILE] [--strict] [--widgets|--browser
+[--client-at REV]]``.
 
 Exit status: 0 when every figure was measured (targets missed or not), 1 when
 ``--strict`` and a target failed, 2 on an error (a lost or foreign message, a
@@ -64,7 +65,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="only the comm speed figure in Chromium (pycomm, JupyterLab's connection, gateway)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--client-at",
+        metavar="REV",
+        help="with --browser: also measure the pycomm client of git revision REV, in a page of "
+        "its own on the same server (path pycomm@REV): before and after in one run",
+    )
+    args = parser.parse_args(argv)
+    if args.client_at and not args.browser:
+        parser.error("--client-at needs --browser")
+    return args
 
 
 def progress(text: str) -> None:
@@ -124,10 +134,10 @@ def run(size: Size, results: dict[str, Any]) -> None:
                 server.stop()
 
 
-def run_browser(size: Size, results: dict[str, Any]) -> None:
+def run_browser(size: Size, results: dict[str, Any], client_at: str | None = None) -> None:
     """The browser figure; a stream that lost or duplicated frames is an error (exit 2)."""
     try:
-        figure = fig_browser.browser_figure(size, progress)
+        figure = fig_browser.browser_figure(size, progress, client_at)
         results["figures"]["browser"] = figure
         results["errors"] += figure["problems"]
     except Exception as e:
@@ -149,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             results["errors"].append(f"{type(e).__name__}: {e}")
             traceback.print_exc()
     elif args.browser:
-        run_browser(size, results)
+        run_browser(size, results, args.client_at)
     else:
         run(size, results)
     results["meta"]["load_end"] = load()

@@ -246,8 +246,11 @@ def measure_all(
     return {"rows": rows, "runs": runs, "problems": problems if unequal else []}
 
 
-def browser_figure(size: Size, progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """Servers, gateway, Chromium and the floor's kernel up; every path measured; all down."""
+def browser_figure(
+    size: Size, progress: Callable[[str], None] = print, client_at: str | None = None
+) -> dict[str, Any]:
+    """Servers, gateway, Chromium and the floor's kernel up; every path measured; all down.
+    ``client_at``: a git revision whose client is measured too, in a page of its own."""
     with tempfile.TemporaryDirectory(prefix="comm-bridge-browser-") as tmp:
         root = Path(tmp)
         progress("browser: three JupyterLab servers, a kernel gateway, the ZMQ floor's kernel")
@@ -268,7 +271,7 @@ def browser_figure(size: Size, progress: Callable[[str], None] = print) -> dict[
             chromium = Chromium(root / "chromium")
             stack.append(chromium.stop)
             progress("browser: opening the notebooks, the comms (Playwright)")
-            found = routes(chromium, servers)
+            found = routes(chromium, servers, client_at)
             for page in attach(found, chromium, loop):
                 stack.append(page.close)
             started = time.perf_counter()

@@ -12,6 +12,7 @@ import {
   ACK_BYTES_MAX,
   ACK_EVERY,
   BRIDGE_CHANNEL,
+  BUFFERS,
   FINAL_CLOSE_CODES,
   HELLO,
   MISSED_HEARTBEATS,
@@ -37,6 +38,8 @@ export const SPARES = 2;
  * @typedef {ArrayBuffer | Uint8Array} Frame
  * @typedef {import("./boot.js").PageConfig} PageConfig
  * @typedef {"connecting" | "connected" | "disconnected"} Status
+ * @typedef {{positions: number[], msg: Message | null, filled: number, bytes: number}} Apart
+ *   a message whose buffers at `positions` come after it, each in a frame of its own
  * @typedef {{
  *   config: PageConfig,
  *   WebSocket: typeof WebSocket,
@@ -69,8 +72,9 @@ export const SPARES = 2;
 /**
  * Reconnects with backoff, resumes its session (the server replays what this page
  * missed, and says how much of what it sent arrived), acknowledges what it receives,
- * and watches the server's heartbeat. Control frames (bridge_hello, bridge_ack) are
- * not counted; every other frame is.
+ * and watches the server's heartbeat. Control frames (bridge_hello, bridge_ack,
+ * bridge_buffers) are not counted; every other frame is, a message and the buffer frames
+ * that follow it (bridge_buffers) as one.
  */
 export class BridgeLink {
   /**
@@ -107,6 +111,8 @@ export class BridgeLink {
     this.end_reason = "";
     /** @type {any} */ this.window_timer = null;
     /** @type {any} */ this.watchdog = null;
+    /** @type {Apart | null} a message whose big buffers are on their way (bridge_buffers) */
+    this.apart = null;
   }
 
   /** @returns {number} */
@@ -120,6 +126,7 @@ export class BridgeLink {
     if (this.had_session) url.searchParams.set(RESUME_PARAM, String(this.received));
     const ws = new Socket(url.href, [V1_PROTOCOL]);
     ws.binaryType = "arraybuffer";
+    this.apart = null; // (a message cut short by a drop is sent again, whole)
     let opened = false;
     ws.onopen = () => {
       opened = true;
@@ -165,20 +172,51 @@ export class BridgeLink {
   /** @param {ArrayBuffer | string} data */
   on_frame(data) {
     this.last_frame = this.now();
+    if (this.apart?.msg && data instanceof ArrayBuffer) return this.buffer_frame(this.apart, data);
     let msg;
     try {
       if (typeof data === "string") throw new Error("text frame on the v1 protocol");
       msg = decode(data);
     } catch (e) {
       this.log.error("pycomm: could not decode a message from the bridge:", e);
+      this.apart = null;
       this.count(0);
       return;
     }
     const type = msg.header.msg_type;
     if (msg.channel === BRIDGE_CHANNEL && type === HELLO) return this.on_hello(msg.content);
     if (msg.channel === BRIDGE_CHANNEL && type === ACK) return this.trim(msg.content.received);
-    this.count(/** @type {ArrayBuffer} */ (data).byteLength);
-    guarded(this.log, `handling ${type}`, () => this.events.on_message(msg));
+    if (msg.channel === BRIDGE_CHANNEL && type === BUFFERS) {
+      this.apart = { positions: msg.content.buffers, msg: null, filled: 0, bytes: 0 };
+      return;
+    }
+    if (this.apart) {
+      this.apart.msg = msg;
+      return this.buffer_frame(this.apart, null, /** @type {ArrayBuffer} */ (data).byteLength);
+    }
+    this.deliver(msg, /** @type {ArrayBuffer} */ (data).byteLength);
+  }
+
+  /**
+   * One of a message's big buffers, in a frame of its own: the browser's ArrayBuffer is
+   * the buffer itself. The message goes on once it has them all.
+   * @param {Apart} apart
+   * @param {ArrayBuffer | null} buffer
+   * @param {number} [bytes] the message frame's own size, when it is the one that came
+   */
+  buffer_frame(apart, buffer, bytes = 0) {
+    const msg = /** @type {Message} */ (apart.msg);
+    if (buffer) msg.buffers[apart.positions[apart.filled++]] = new DataView(buffer);
+    apart.bytes += buffer ? buffer.byteLength : bytes;
+    if (apart.filled < apart.positions.length) return;
+    this.apart = null;
+    this.deliver(msg, apart.bytes);
+  }
+
+  /** @param {Message} msg a counted message, whole @param {number} bytes its frames' size */
+  deliver(msg, bytes) {
+    this.count(bytes);
+    guarded(this.log, `handling ${msg.header.msg_type}`, () => this.events.on_message(msg));
   }
 
   /**

@@ -14,12 +14,18 @@ export const HELLO = "bridge_hello";
 export const ACK = "bridge_ack";
 export const ERROR = "bridge_error";
 export const STATUS = "bridge_status";
+/** The next counted frame's big buffers follow it, each in a binary frame of its own:
+ * `{buffers: [positions]}` (asked for with BUFFER_FRAMES_PARAM). */
+export const BUFFERS = "bridge_buffers";
 /** Bridge request: from then on, also the iopub status of the client's own messages. */
 export const WATCH_STATUS_REQUEST = "watch_status_request";
 /** Query parameter: `?resumable=1` asks for the session layer (hello, acks, replay). */
 export const RESUMABLE_PARAM = "resumable";
 /** Query parameter: `?resume=n` on a reconnect, n the counted frames we have. */
 export const RESUME_PARAM = "resume";
+/** Query parameter: `?buffer_frames=1` asks for big buffers in frames of their own, which
+ * the browser hands over as ArrayBuffers of their own (no copy out of a message's frame). */
+export const BUFFER_FRAMES_PARAM = "buffer_frames";
 /** Acknowledge at least every this many counted frames. */
 export const ACK_EVERY = 64;
 /** ...and whenever max_queued_bytes / ACK_BYTES_DIVISOR bytes arrived since the last ack. */

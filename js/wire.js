@@ -98,7 +98,10 @@ export function encode(msg, reuse) {
 }
 
 /**
- * Decode one v1 frame. Buffers are DataViews on the frame (no copy).
+ * Decode one v1 frame. Each buffer is a DataView over an ArrayBuffer of its own, as
+ * JupyterLab and the classic Notebook give them: page code reads `buffers[i].buffer`
+ * (typed arrays, Apache Arrow's reader), which on a view into the frame would be the whole
+ * frame. The JSON parts are read in place.
  * @param {ArrayBuffer} frame
  * @returns {Message}
  */
@@ -116,7 +119,7 @@ export function decode(frame) {
   const parse = (/** @type {number} */ i) => JSON.parse(decoder.decode(slice(i)));
   const buffers = [];
   for (let i = 5; i < count - 1; i++) {
-    buffers.push(new DataView(frame, offsets[i], offsets[i + 1] - offsets[i]));
+    buffers.push(new DataView(frame.slice(offsets[i], offsets[i + 1])));
   }
   return {
     channel: decoder.decode(slice(0)),

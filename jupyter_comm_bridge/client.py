@@ -7,6 +7,11 @@ acknowledges it (``bridge_ack {"received": n}``, also the server's heartbeat); a
 that reconnects with ``?resume=n`` gets the rest again, in order, and learns from
 ``bridge_hello`` how many of its own frames arrived, so it sends only the others again.
 A client that did not ask speaks the standard protocol only: nothing is kept for it.
+
+A v1 client that asks for buffer frames (``?buffer_frames=1``) gets each big buffer of a
+message in a binary frame of its own, right after the message (announced by
+``bridge_buffers``, not counted): the browser then holds it in an ArrayBuffer of its own, as
+JupyterLab gives buffers to page code, without copying it out of the message's frame.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any, Protocol
 from jupyter_client.session import Session
 
 from . import protocol, wire
-from .protocol import AckContent, HelloContent
+from .protocol import AckContent, BuffersContent, HelloContent
 from .wire import WireMessage
 
 
@@ -37,6 +42,8 @@ class BridgeSocket(Protocol):
     resumable: bool
     #: Bytes written to the websocket that have not reached the socket yet.
     unflushed_bytes: int
+    #: Whether the client asked for big buffers in frames of their own (``buffer_frames=1``).
+    buffer_frames: bool
 
     @property
     def protocol(self) -> str:
@@ -81,6 +88,8 @@ class Client:
         self.resumable = False
         #: The protocol of the last socket: how to encode what waits for the next one.
         self.protocol = protocol.LEGACY_PROTOCOL
+        #: Whether the last socket takes big buffers in frames of their own (v1 only).
+        self.buffer_frames = False
         self.sent = 0  # counted frames sent (or kept for sending) to the client
         self.received = 0  # counted frames received from the client
         self.unacked_received_bytes = 0  # of those received since the last acknowledgement
@@ -113,6 +122,7 @@ class Client:
             self._trim(resume)
         self.socket = socket
         self.protocol = socket.protocol
+        self.buffer_frames = socket.buffer_frames and socket.protocol == protocol.V1_PROTOCOL
         self.resumable = socket.resumable
         if not self.resumable:
             return  # a standard-protocol client: no bridge_hello, nothing to resend
@@ -166,9 +176,19 @@ class Client:
         return wire.build_message(self.session, protocol.BRIDGE_CHANNEL, msg_type, content)
 
     def _write(self, msg: WireMessage) -> None:
-        if self.socket is not None:
-            frame, binary = wire.encode_frame(msg, self.protocol, self.session.unpack)
-            self.socket.write_frame(frame, binary)
+        socket = self.socket
+        if socket is None:
+            return
+        apart = wire.buffers_apart(msg) if self.buffer_frames else []
+        if apart:
+            buffers: BuffersContent = {"buffers": apart}
+            self._write(self._control(protocol.BUFFERS, dict(buffers)))
+            socket.write_frame(wire.v1_without(msg, apart), True)
+            for i in apart:  # by reference: never joined or copied here
+                socket.write_frame((msg.buffers[i],), True)
+            return
+        frame, binary = wire.encode_frame(msg, self.protocol, self.session.unpack)
+        socket.write_frame(frame, binary)
 
     # --- frames from the client -------------------------------------------------
 

@@ -19,6 +19,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from . import scatter
 from .protocol import (
+    BUFFER_FRAMES_PARAM,
     CLOSE_GOING_AWAY,
     CLOSE_UNREACHABLE,
     LEGACY_PROTOCOL,
@@ -46,6 +47,8 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         self.resume: int | None = None
         #: Whether the client asked for the session layer (``resumable=1``; see README).
         self.resumable = False
+        #: Whether it asked for big buffers in frames of their own (``buffer_frames=1``).
+        self.buffer_frames = False
         #: Bytes handed to tornado and not yet written to the socket: what the client
         #: has not read (TCP's own buffers aside).
         self.unflushed_bytes = 0
@@ -119,6 +122,7 @@ class BridgeWebsocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             raise web.HTTPError(400, "resume must be a count of messages")
         self.resume = int(resume) if resume else None
         self.resumable = self.resume is not None or self.get_argument(RESUMABLE_PARAM, "") == "1"
+        self.buffer_frames = self.get_argument(BUFFER_FRAMES_PARAM, "") == "1"
         # Accept the websocket only once the kernel's iopub is live, so that an open
         # socket means a working one (and a kernel that is gone is an HTTP error).
         try:

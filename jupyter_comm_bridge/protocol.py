@@ -22,6 +22,9 @@ HELLO: Final = "bridge_hello"
 ACK: Final = "bridge_ack"
 ERROR: Final = "bridge_error"
 STATUS: Final = "bridge_status"
+#: Announces that the next counted frame's big buffers follow it, each in a binary frame of
+#: its own (``?buffer_frames=1``): see :class:`BuffersContent`.
+BUFFERS: Final = "bridge_buffers"
 #: Requests a client may send on the bridge channel (``<kind>_request`` / ``<kind>_reply``).
 #: ``watch_status``: from then on the client also gets the iopub ``status`` of its own
 #: messages (ipywidgets throttles its updates on them).
@@ -35,6 +38,10 @@ COMM_TYPES: Final = frozenset({"comm_open", "comm_msg", "comm_close"})
 #: Query parameters of the bridge websocket (besides the standard ``session_id``).
 RESUMABLE_PARAM: Final = "resumable"
 RESUME_PARAM: Final = "resume"
+#: ``?buffer_frames=1`` (v1 protocol): the kernel's big buffers reach the client each in a
+#: binary frame of its own, which the browser hands over as an ArrayBuffer of its own: no
+#: copy out of the message's frame (received buffers are shaped as JupyterLab shapes them).
+BUFFER_FRAMES_PARAM: Final = "buffer_frames"
 
 #: Acknowledge at least every this many counted frames (both sides).
 ACK_EVERY: Final = 64
@@ -85,6 +92,14 @@ class AckContent(TypedDict):
     received: int
 
 
+class BuffersContent(TypedDict):
+    """``bridge_buffers``: the next counted frame is a message whose buffers at these
+    positions (in ``buffers``) are empty in it; they follow it, in this order, each as a
+    binary frame of its own. The message and its buffer frames count as one frame."""
+
+    buffers: list[int]
+
+
 class _ErrorRequired(TypedDict):
     status: str
     ename: str
@@ -120,9 +135,11 @@ SHARED: Final = {
     "ACK": ACK,
     "ERROR": ERROR,
     "STATUS": STATUS,
+    "BUFFERS": BUFFERS,
     "WATCH_STATUS_REQUEST": WATCH_STATUS_REQUEST,
     "RESUMABLE_PARAM": RESUMABLE_PARAM,
     "RESUME_PARAM": RESUME_PARAM,
+    "BUFFER_FRAMES_PARAM": BUFFER_FRAMES_PARAM,
     "ACK_EVERY": ACK_EVERY,
     "ACK_BYTES_DIVISOR": ACK_BYTES_DIVISOR,
     "ACK_BYTES_MAX": ACK_BYTES_MAX,

@@ -216,6 +216,27 @@ def _encode(msg: WireMessage, protocol: str, unpack: Unpack) -> tuple[Encoded, b
     return json.dumps(as_dict, default=json_default, ensure_ascii=False), False
 
 
+#: How ``_encoded`` keeps a v1 frame whose big buffers are left empty (``v1_without``).
+_V1_APART = f"{V1_PROTOCOL} apart"
+
+
+def buffers_apart(msg: WireMessage) -> list[int]:
+    """Positions of the message's big buffers: those a client that asked for buffer frames
+    (``protocol.BUFFER_FRAMES_PARAM``) gets each in a frame of its own, after the message."""
+    return [i for i, buffer in enumerate(msg.buffers) if len(buffer) >= BY_REFERENCE]
+
+
+def v1_without(msg: WireMessage, apart: list[int]) -> Encoded:
+    """The message's v1 frame with its buffers at positions ``apart`` left empty (encoded once
+    for every client that gets it so)."""
+    encoded = msg._encoded.get(_V1_APART)
+    if encoded is None:
+        kept = [b"" if i in apart else buffer for i, buffer in enumerate(msg.buffers)]
+        frame = serialize_msg_to_ws_v1([*msg.parts[:4], *kept], msg.channel)
+        encoded = msg._encoded[_V1_APART] = frame, True
+    return encoded[0]
+
+
 def v1_pieces(parts: list[Part], channel: str) -> Pieces:
     """A v1 frame in pieces: the offsets, the channel and the small parts joined, and each big
     buffer by reference between them (joined, the pieces are ``serialize_msg_to_ws_v1``'s)."""

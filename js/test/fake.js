@@ -42,6 +42,11 @@ export class FakeSocket {
     this.onmessage?.({ data: encode(msg) });
   }
 
+  /** A frame as it is, e.g. a buffer in a frame of its own (bridge_buffers). */
+  receiveFrame(data) {
+    this.onmessage?.({ data });
+  }
+
   close(code = 1006, reason = "") {
     this.readyState = 3;
     this.onclose?.({ code, reason });

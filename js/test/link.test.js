@@ -38,7 +38,7 @@ function makeLink(settings) {
 test("the link reports status, session and messages; control frames are its own", () => {
   const { link, socket, frame, seen } = makeLink();
   assert.deepEqual(socket.protocols, [V1_PROTOCOL]);
-  assert.match(socket.url, /\/comm-bridge\/kernels\/k-1\/channels\?session_id=[^&]+&resumable=1&token=tok$/);
+  assert.match(socket.url, /\/comm-bridge\/kernels\/k-1\/channels\?session_id=[^&]+&resumable=1&buffer_frames=1&token=tok$/);
   assert.equal(link.send(frame("comm_open", { comm_id: "c1", target_name: "t", data: {} }), "c1"), true);
   assert.deepEqual(socket.sent, []); // waits for the session
   socket.open();
@@ -142,4 +142,52 @@ test("the memory of a big frame is reused once the server acknowledged it, never
   const sent = socket.counted.map((m) => [m.content.data.i, new Uint8Array(m.buffers[0].buffer, m.buffers[0].byteOffset, 3)[2]]);
   assert.deepEqual(sent, [[1, 1], [2, 2], [3, 3]]);
   assert.equal(link.reuse(100), null); // small frames take fresh memory
+});
+
+test("big buffers in frames of their own (bridge_buffers): one message, each buffer its own ArrayBuffer, counted once", () => {
+  const { link, socket, seen } = makeLink();
+  const got = [];
+  link.events.on_message = (msg) => got.push(msg);
+  socket.open();
+  const small = new Uint8Array([1, 2, 3]);
+  const big = [new Float64Array([0.5, 1.5, 2.5]).buffer, new Uint8Array(70_000).fill(9).buffer];
+  socket.receive(fromKernel("bridge", "bridge_buffers", { buffers: [0, 2] }));
+  const msg = fromKernel("iopub", "comm_msg", { comm_id: "c1", data: 1 }, { buffers: [new ArrayBuffer(0), small, new ArrayBuffer(0)] });
+  socket.receive(msg);
+  socket.receiveFrame(big[0]);
+  assert.equal(got.length, 0); // not before it has every buffer
+  socket.receiveFrame(big[1]);
+  assert.equal(got.length, 1);
+  const [first, middle, last] = got[0].buffers;
+  assert.equal(first.buffer, big[0]); // the frame's ArrayBuffer itself: no copy
+  assert.equal(last.buffer, big[1]);
+  assert.deepEqual(Array.from(new Float64Array(first.buffer)), [0.5, 1.5, 2.5]);
+  assert.deepEqual([middle.byteOffset, middle.buffer.byteLength, ...new Uint8Array(middle.buffer)], [0, 3, 1, 2, 3]);
+  assert.equal(link.received, 1); // the message and its buffer frames count as one frame
+  assert.ok(link.unacked_bytes > 24 + 70_000);
+  socket.receive(fromKernel("iopub", "comm_msg", { comm_id: "c1", data: 2 }));
+  assert.deepEqual([got.length, got[1].content.data, link.received], [2, 2, 2]);
+  assert.ok(seen.every(([kind]) => kind !== "message"));
+});
+
+test("a message whose buffer frames a drop cut short is dropped: the server sends it again, whole", () => {
+  const { link, socket, timers } = makeLink();
+  const got = [];
+  link.events.on_message = (msg) => got.push(msg);
+  socket.open();
+  const announce = (to) => to.receive(fromKernel("bridge", "bridge_buffers", { buffers: [0] }));
+  const msg = fromKernel("iopub", "comm_msg", { comm_id: "c1", data: "big" }, { buffers: [new ArrayBuffer(0)] });
+  announce(socket);
+  socket.receive(msg);
+  socket.close(1006, "");
+  timers.at(-1).fn(); // reconnect
+  const again = FakeSocket.last();
+  assert.notEqual(again, socket);
+  assert.match(again.url, /&resume=0/);
+  again.open({ resumed: true, received: 0 });
+  announce(again);
+  again.receive(msg);
+  again.receiveFrame(new Uint8Array([7, 7]).buffer);
+  assert.deepEqual(got.map((m) => [m.content.data, Array.from(new Uint8Array(m.buffers[0].buffer))]), [["big", [7, 7]]]);
+  assert.equal(link.received, 1);
 });

@@ -5,57 +5,24 @@ import { BACKOFF } from "../link.js";
 import { Root, V1_PROTOCOL } from "../pycomm.js";
 import { bridgeUrl, kernelApiUrl } from "../urls.js";
 import { uuid } from "../util.js";
-import { decode, encode } from "../wire.js";
 import { FakeSocket, fromKernel, makeConnection } from "./fake.js";
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const bytes = (view) => Array.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
 
-test("v1 frames round-trip, with buffers as DataViews and falsy values intact", () => {
-  const view = new Float64Array([1.5, -2, 3]);
-  const part = new Uint8Array([9, 8, 7, 6, 5]).subarray(1, 4); // a view with an offset
-  const msg = {
-    channel: "shell",
-    header: { msg_id: "m", msg_type: "comm_msg", session: "s", username: "", date: "", version: "5.3" },
-    parent_header: {},
-    metadata: { zero: 0 },
-    content: { comm_id: "c", data: { a: 0, b: "", c: false, d: null, e: [0, { f: [] }], g: "é✓" } },
-    buffers: [view, part, new ArrayBuffer(0), new DataView(new Uint8Array([1, 2]).buffer)],
-  };
-  const back = decode(encode(msg));
-  assert.equal(back.channel, "shell");
-  assert.deepEqual(back.content, msg.content);
-  assert.deepEqual(back.metadata, { zero: 0 });
-  assert.equal(back.buffers.length, 4);
-  assert.ok(back.buffers.every((b) => b instanceof DataView));
-  assert.deepEqual(Array.from(new Float64Array(back.buffers[0].buffer.slice(back.buffers[0].byteOffset, back.buffers[0].byteOffset + 24))), [1.5, -2, 3]);
-  assert.deepEqual(bytes(back.buffers[1]), [8, 7, 6]);
-  assert.equal(back.buffers[2].byteLength, 0);
-  assert.deepEqual(bytes(back.buffers[3]), [1, 2]);
-});
-
-test("the v1 offset table matches jupyter_server's layout", () => {
-  const frame = encode({ channel: "iopub", header: {}, parent_header: {}, metadata: {}, content: {}, buffers: [] });
-  const view = new DataView(frame);
-  assert.equal(view.getUint32(0, true), 6); // channel + 4 parts + end
-  assert.equal(view.getUint32(8, true), 8 * 7); // channel starts after the table
-  assert.equal(view.getUint32(8 * 6, true), frame.byteLength);
-  assert.throws(() => decode(new Uint8Array(16).buffer), /bad frame/);
-});
-
 test("bridge URLs follow the page: base URL, ws URL, https, token", () => {
   const loc = { href: "http://host:8888/user/alice/lab/tree/x.ipynb" };
   assert.equal(
     bridgeUrl({ baseUrl: "/user/alice/", token: "t0k" }, "abc", "s1", loc),
-    "ws://host:8888/user/alice/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1&token=t0k",
+    "ws://host:8888/user/alice/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1&buffer_frames=1&token=t0k",
   );
   assert.equal(
     bridgeUrl({ baseUrl: "/user/alice", token: "" }, "abc", "s1", { href: "https://hub.example/user/alice/lab" }),
-    "wss://hub.example/user/alice/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1",
+    "wss://hub.example/user/alice/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1&buffer_frames=1",
   );
   assert.equal(
     bridgeUrl({ baseUrl: "/", wsUrl: "wss://ws.example/base/" }, "abc", "s1", loc),
-    "wss://ws.example/base/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1",
+    "wss://ws.example/base/comm-bridge/kernels/abc/channels?session_id=s1&resumable=1&buffer_frames=1",
   );
   const hostile = bridgeUrl({ baseUrl: "/a\"b'</script>\u2028/" }, "../x?y", "s", loc);
   assert.ok(hostile.startsWith("ws://host:8888/a%22b'%3C/script%3E%E2%80%A8/comm-bridge/kernels/..%2Fx%3Fy/channels?"), hostile);

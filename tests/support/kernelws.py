@@ -91,6 +91,8 @@ class KernelWS:
         #: Every frame as received, when a test sets this to a list.
         self.frames: list[str | bytes] | None = None
         self._new = asyncio.Event()
+        #: The positions of the buffers still to come in frames of their own, and their message.
+        self._apart: tuple[list[int], Msg | None] | None = None
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
@@ -118,12 +120,32 @@ class KernelWS:
                 return
             if self.frames is not None:
                 self.frames.append(frame)
+            if self._apart is not None and self._apart[1] is not None:
+                self._buffer_frame(frame)
+                continue
             msg = decode(frame, self.protocol)
-            if msg["channel"] == "bridge" and msg["header"]["msg_type"] in CONTROL:
+            if msg["channel"] == "bridge" and msg["header"]["msg_type"] == "bridge_buffers":
+                self._apart = (list(msg["content"]["buffers"]), None)
+            elif msg["channel"] == "bridge" and msg["header"]["msg_type"] in CONTROL:
                 self.control.append(msg)
                 self._new.set()
+            elif self._apart is not None:
+                self._apart = (self._apart[0], msg)
+                self._buffer_frame(None)
             else:
                 self.on_message(msg)
+
+    def _buffer_frame(self, frame: str | bytes | None) -> None:
+        """A big buffer in a frame of its own, after its message (``bridge_buffers``, asked for
+        with ``buffer_frames=1``): the message counts once it has them all."""
+        assert self._apart is not None and self._apart[1] is not None
+        positions, msg = self._apart
+        if frame is not None:
+            assert isinstance(frame, bytes), "a buffer frame must be binary"
+            msg["buffers"][positions.pop(0)] = frame
+        if not positions:
+            self._apart = None
+            self.on_message(msg)
 
     def on_message(self, msg: Msg) -> None:
         self.messages.append(msg)
@@ -245,9 +267,10 @@ class KernelWS:
 
 
 class Bridge(KernelWS):
-    """A client of ``comm-bridge/kernels/{id}/channels`` with the session layer, as pycomm."""
+    """A client of ``comm-bridge/kernels/{id}/channels`` with the session layer and big
+    buffers in frames of their own, as pycomm."""
 
-    default_params = {"resumable": "1"}
+    default_params = {"resumable": "1", "buffer_frames": "1"}
 
     async def register(self, target_name: str) -> Msg:
         reply = await self.request(

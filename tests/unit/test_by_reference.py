@@ -91,6 +91,7 @@ async def test_pieces_reach_a_client_as_one_binary_message() -> None:
 
 class Socket:
     session_id, resumable, unflushed_bytes, protocol = "s", True, 0, V1_PROTOCOL
+    buffer_frames = False
 
     def __init__(self) -> None:
         self.frames: list[Any] = []
@@ -121,3 +122,20 @@ def test_the_server_acknowledges_every_4_mib_a_client_sends() -> None:
     assert ack.msg_type == protocol.ACK and ack.content()["received"] == 2
     client.counted(protocol.ACK_BYTES_MAX - 1)
     assert len(socket.frames) == hello + 1  # counting starts again at each acknowledgement
+
+
+def test_buffer_frames_send_big_buffers_by_reference_after_their_message() -> None:
+    client = Client("s", SESSION, Settings(), 0.0)
+    socket = Socket()
+    socket.buffer_frames = True
+    client.attach(socket, None)
+    big = memoryview(os.urandom(BIG))
+    msg = wire.WireMessage("iopub", [*JSON_PARTS, b"abc", big], {"msg_type": "comm_msg"})
+    hello = len(socket.frames)
+    client.deliver(msg)
+    announce, frame, apart = socket.frames[hello:]
+    control = wire.decode_frame(wire.joined(announce), V1_PROTOCOL, SESSION.pack, SESSION.unpack)
+    assert control.msg_type == protocol.BUFFERS and control.content() == {"buffers": [1]}
+    assert frame == serialize_msg_to_ws_v1([*JSON_PARTS, b"abc", b""], "iopub")
+    assert apart == (big,) and apart[0] is big  # the buffer itself, not a copy
+    assert client.sent == 1  # one counted frame

@@ -195,6 +195,7 @@ class FakeUpstream:
 class FakeSocket:
     resumable = True
     unflushed_bytes = 0
+    buffer_frames = False
 
     def __init__(self, session_id: str, protocol: str) -> None:
         self.session_id = session_id
