@@ -156,6 +156,7 @@ def stream(route: Route, size: Size, out: dict[str, Any]) -> None:
 
 
 def measure_route(route: Route, size: Size) -> dict[str, Any]:
+    route.to_front()
     out: dict[str, Any] = {}
     if ECHO in route.figures:
         echo_figures(route, size, out)
