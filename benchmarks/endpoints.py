@@ -20,7 +20,8 @@ from jupyter_client.session import Session
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from jupyter_comm_bridge import protocol, tcp
+from jupyter_comm_bridge.internals import tcp
+from jupyter_comm_bridge.wire import protocol
 
 from .codec import V1, Message, decode, encode, new_header
 
@@ -222,7 +223,7 @@ class WsEndpoint(CommEndpoint):
         prefix = "comm-bridge" if bridge else "api"
         url = f"{base_ws_url}{prefix}/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
         if bridge:
-            url += "&resumable=1"  # the session layer, as pycomm asks for it
+            url += "&resumable=1"  # the resume layer, as pycomm asks for it
         request = HTTPRequest(url, headers={"Authorization": f"token {token}"})
         subprotocols = [V1] if protocol == "v1" else None
         conn = await websocket_connect(

@@ -32,7 +32,7 @@ async def connect_clients(bench: Bench, count: int) -> list[WsEndpoint]:
 
 async def close_clients(clients: list[WsEndpoint], comms: list[str]) -> None:
     for client, comm_id in zip(clients, comms, strict=False):
-        await client.close_comm(comm_id)  # frees the kernel's comm now, not at session expiry
+        await client.close_comm(comm_id)  # frees the kernel's comm now, not when its client expires
     for client in clients:
         await client.close()
 

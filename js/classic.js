@@ -103,7 +103,7 @@ export class CommManager {
    * @param {Record<string, any>} [metadata] @param {string} [comm_id] @param {BufferLike[]} [buffers]
    */
   new_comm(target_name, data, _callbacks, metadata, comm_id, buffers) {
-    const comm = this.kernel.connection._open_comm(target_name, data, metadata, buffers, comm_id || undefined);
+    const comm = this.kernel.connection.open_comm(target_name, data, metadata, buffers, comm_id || undefined);
     return new ClassicComm(comm, undefined, this.kernel);
   }
 
@@ -301,4 +301,32 @@ export function classicNames(kernel, element) {
   const node = element && element.jquery ? element[0] : element;
   const notebook = new Notebook(kernel, typeof node?.closest === "function" ? node : null);
   return { notebook, keyboard_manager, version: "pycomm" };
+}
+
+/** Each connection's ClassicKernel, made on first use: every output's comms share it.
+ * @type {WeakMap<KernelConnection, ClassicKernel>} */
+const kernels = new WeakMap();
+
+/**
+ * The classic Notebook's `Jupyter` object for the code of an output written against it (the
+ * server binds it for those outputs: `KernelConnection.classic`). On a classic Notebook page,
+ * the page's own.
+ * @param {KernelConnection} connection
+ * @param {any} element the output's element, or null
+ * @returns {Record<string, any>}
+ */
+export function classicJupyter(connection, element) {
+  const page = /** @type {any} */ (globalThis).Jupyter;
+  if (page?.notebook?.kernel) return page;
+  let kernel = kernels.get(connection);
+  if (!kernel) {
+    const { options } = connection;
+    const timers = {
+      setTimeout: options.setTimeout || setTimeout,
+      clearTimeout: options.clearTimeout || clearTimeout,
+      requestAnimationFrame: globalThis.requestAnimationFrame?.bind(globalThis),
+    };
+    kernels.set(connection, (kernel = new ClassicKernel(connection, timers)));
+  }
+  return classicNames(kernel, element);
 }

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * BridgeLink: the bridge websocket of one kernel and the session protocol on it.
+ * BridgeLink: the bridge websocket of one kernel and the resume layer on it (hello, counted
+ * frames, acks, replay).
  * It reports to its owner through a small callback interface (LinkEvents) and knows
  * nothing of comms beyond their ids.
  * @module link
@@ -13,11 +14,11 @@ import {
   ACK_EVERY,
   BRIDGE_CHANNEL,
   BUFFERS,
+  CLIENT_END_CODES,
   FINAL_CLOSE_CODES,
   HELLO,
   MISSED_HEARTBEATS,
   RESUME_PARAM,
-  SESSION_END_CODES,
   V1_PROTOCOL,
 } from "./protocol.js";
 import { bridgeUrl } from "./urls.js";
@@ -57,12 +58,13 @@ export const SPARES = 2;
  * What a BridgeLink reports to its owner, and the two things it asks.
  * @typedef {object} LinkEvents
  * @property {(status: Status) => void} on_status  the socket's state (repeats are possible)
- * @property {(resumed: boolean) => void} on_session_up  a session is up, new or resumed, and what
- *   was waiting has gone out: the owner may send again (`send` goes out at once)
- * @property {(why: string, comm_ids?: Set<string>) => void} on_session_lost  the server no longer
- *   has the session: those comms (every comm, without `comm_ids`) are gone there
+ * @property {(resumed: boolean) => void} on_attached  the websocket is attached to our client on
+ *   the server (a new client, or resumed) and what was waiting has gone out: the owner may send
+ *   again (`send` goes out at once)
+ * @property {(why: string, comm_ids?: Set<string>) => void} on_client_lost  the server no longer
+ *   has our client: those comms (every comm, without `comm_ids`) are gone there
  * @property {(why: string) => void} on_given_up  the link stopped for good (the kernel is gone,
- *   or another connection of the session replaced it); `send` refuses from now on
+ *   or another websocket attached to our client); `send` refuses from now on
  * @property {(msg: Message) => void} on_message  a counted frame from the bridge, decoded
  * @property {() => Set<string>} open_comm_ids  the ids of the comms open now
  * @property {() => Promise<boolean | null>} kernel_exists  asked after a failed handshake:
@@ -70,7 +72,7 @@ export const SPARES = 2;
  */
 
 /**
- * Reconnects with backoff, resumes its session (the server replays what this page
+ * Reconnects with backoff, resumes its client on the server (which replays what this page
  * missed, and says how much of what it sent arrived), acknowledges what it receives,
  * and watches the server's heartbeat. Control frames (bridge_hello, bridge_ack,
  * bridge_buffers) are not counted; every other frame is, a message and the buffer frames
@@ -90,10 +92,10 @@ export class BridgeLink {
     this.session_id = uuid();
     /** @type {WebSocket | null} */ this.ws = null;
     this.ready = false; // hello received on the current socket
-    this.had_session = false;
+    this.had_client = false; // attached once: reconnects ask to resume
     this.given_up = false;
     this.attempt = 0;
-    this.received = 0; // counted frames received in this session
+    this.received = 0; // counted frames received from our client on the server
     this.unacked_bytes = 0; // bytes received since the last bridge_ack
     this.ack_bytes = ACK_BYTES_MAX; // at most max_queued_bytes / ACK_BYTES_DIVISOR (hello)
     this.acked = 0; // the last count acknowledged to the server
@@ -106,7 +108,7 @@ export class BridgeLink {
     this.window_ms = 30000;
     this.last_frame = 0;
     this.connect_started = 0;
-    /** @type {Set<string>} comms open when the connection dropped: gone if the session is */
+    /** @type {Set<string>} comms open when the connection dropped: gone if our client is */
     this.at_drop = new Set();
     this.end_reason = "";
     /** @type {any} */ this.window_timer = null;
@@ -123,7 +125,7 @@ export class BridgeLink {
   connect() {
     const { config, location, WebSocket: Socket } = this.options;
     const url = new URL(bridgeUrl(config, this.kernel_id, this.session_id, location));
-    if (this.had_session) url.searchParams.set(RESUME_PARAM, String(this.received));
+    if (this.had_client) url.searchParams.set(RESUME_PARAM, String(this.received));
     const ws = new Socket(url.href, [V1_PROTOCOL]);
     ws.binaryType = "arraybuffer";
     this.apart = null; // (a message cut short by a drop is sent again, whole)
@@ -158,9 +160,9 @@ export class BridgeLink {
   }
 
   /**
-   * Queue a counted frame; it goes out now if the session is up. False once given up.
+   * Queue a counted frame; it goes out now if attached. False once given up.
    * @param {Frame} frame
-   * @param {string} [comm_id] the comm it belongs to: kept across a lost session if still open
+   * @param {string} [comm_id] the comm it belongs to: kept across a lost client if still open
    */
   send(frame, comm_id) {
     if (this.given_up) return false;
@@ -262,24 +264,24 @@ export class BridgeLink {
     this.window_timer = null; // the next drop starts the window again
     if (hello.resumed) {
       this.trim(hello.received);
-    } else if (this.had_session) {
-      this.session_lost(this.end_reason || hello.reason || "the bridge session ended");
+    } else if (this.had_client) {
+      this.client_lost(this.end_reason || hello.reason || "the server ended this client");
     }
-    this.had_session = true;
+    this.had_client = true;
     this.ready = true;
     this.at_drop = new Set();
     this.end_reason = "";
     for (const entry of this.unacked) ws.send(entry.frame);
-    this.events.on_session_up(Boolean(hello.resumed));
+    this.events.on_attached(Boolean(hello.resumed));
   }
 
   /**
-   * A new session replaced ours: the comms open at the drop are gone, and the count
-   * starts again.
+   * A new client on the server replaced ours: the comms open at the drop are gone, and the
+   * count starts again.
    * @param {string} why
    */
-  session_lost(why) {
-    this.events.on_session_lost(why, this.at_drop);
+  client_lost(why) {
+    this.events.on_client_lost(why, this.at_drop);
     // What is left was never received by any server: comms opened while away.
     const open = this.events.open_comm_ids();
     const keep = this.unacked.filter((e) => e.comm_id && open.has(e.comm_id));
@@ -297,19 +299,19 @@ export class BridgeLink {
     if (this.given_up) return;
     const why = reason || `the bridge connection closed (code ${code})`;
     if (FINAL_CLOSE_CODES.includes(code)) return this.give_up(`kernel ${this.kernel_id}: ${why}`);
-    if (SESSION_END_CODES.includes(code)) this.end_reason = why;
-    if (this.had_session && !this.window_timer) {
+    if (CLIENT_END_CODES.includes(code)) this.end_reason = why;
+    if (this.had_client && !this.window_timer) {
       const later = this.options.setTimeout || setTimeout;
       this.window_timer = later(() => {
         this.window_timer = null;
         const lost = `disconnected for longer than the ${this.window_ms / 1000}s reconnect window`;
-        this.events.on_session_lost(lost, this.at_drop);
+        this.events.on_client_lost(lost, this.at_drop);
       }, this.window_ms);
     }
     if (opened) return this.retry();
     this.events.kernel_exists().then((exists) =>
       exists === false
-        ? this.give_up(`kernel ${this.kernel_id} does not exist (output from an earlier session?)`)
+        ? this.give_up(`kernel ${this.kernel_id} does not exist (output from an earlier server run?)`)
         : this.retry(),
     );
   }

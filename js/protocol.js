@@ -19,7 +19,8 @@ export const STATUS = "bridge_status";
 export const BUFFERS = "bridge_buffers";
 /** Bridge request: from then on, also the iopub status of the client's own messages. */
 export const WATCH_STATUS_REQUEST = "watch_status_request";
-/** Query parameter: `?resumable=1` asks for the session layer (hello, acks, replay). */
+/** Query parameter: `?resumable=1` asks for the resume layer (hello, acks, replay): the
+ * server keeps the client for its reconnect window when the websocket drops. */
 export const RESUMABLE_PARAM = "resumable";
 /** Query parameter: `?resume=n` on a reconnect, n the counted frames we have. */
 export const RESUME_PARAM = "resume";
@@ -37,5 +38,5 @@ export const ACK_BYTES_MAX = 4 * 1024 * 1024;
 export const MISSED_HEARTBEATS = 3;
 /** Close codes after which reconnecting cannot help (replaced; kernel gone). */
 export const FINAL_CLOSE_CODES = Object.freeze([4000, 4004]);
-/** Close codes that end the session: its comms are gone. */
-export const SESSION_END_CODES = Object.freeze([4008, 4009]);
+/** Close codes that end the client: its comms are gone. */
+export const CLIENT_END_CODES = Object.freeze([4008, 4009]);

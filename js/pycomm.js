@@ -16,7 +16,8 @@ import { guarded } from "./util.js";
 
 export * from "./protocol.js";
 export { Comm } from "./comm.js";
-export { KernelConnection, OPEN_CHECK } from "./connection.js";
+export { OPEN_CHECK } from "./comm_table.js";
+export { KernelConnection } from "./connection.js";
 export { BACKOFF, BridgeLink, CONNECT_TIMEOUT } from "./link.js";
 export { bridgeUrl, kernelApiUrl } from "./urls.js";
 export { uuid } from "./util.js";
@@ -27,23 +28,25 @@ export { decode, encode, message, PROTOCOL_VERSION } from "./wire.js";
  * @typedef {import("./boot.js").Boot} Boot
  * @typedef {import("./boot.js").QueueEntry} QueueEntry
  * @typedef {import("./connection.js").WidgetManager} WidgetManager
+ * @typedef {import("./widget_host.js").WidgetHost} WidgetHost
  */
 
 /**
  * The widget manager of `connection`, from the widget bundle that the server serves beside
- * this module (`widgets.js`: js/widgets/), imported the first time a widget is displayed.
+ * this module (`widgets.js`: js/widgets/), imported the first time a widget is displayed; the
+ * manager gets the connection's WidgetHost.
  * @param {KernelConnection} connection
  * @returns {Promise<WidgetManager>}
  */
 export async function loadWidgets(connection) {
   const url = new URL("./widgets.js", import.meta.url).href;
-  /** @type {{create_manager(connection: KernelConnection): WidgetManager}} */ let module;
+  /** @type {{create_manager(host: WidgetHost): WidgetManager}} */ let module;
   try {
     module = await import(url);
   } catch (e) {
     throw new Error(`pycomm: could not load the widget code from ${url}: ${e}`);
   }
-  return module.create_manager(connection);
+  return module.create_manager(connection.widget_host());
 }
 
 /** Every KernelConnection of the page, created (and connected) on first use. */
@@ -99,7 +102,7 @@ function replay(root, call) {
     const [target_name, data, more, buffers] = args;
     const options = method === "open" ? more || {} : { metadata: more, buffers };
     const connection = root.kernel(kernel_id);
-    comm.real = connection._open_comm(target_name, data, options.metadata, options.buffers, comm.comm_id);
+    comm.real = connection.open_comm(target_name, data, options.metadata, options.buffers, comm.comm_id);
     comm.attach?.(comm.real);
   } else if (method === "comm_info" || method === "classic") {
     /** @type {any} */ (root.kernel(kernel_id))[method](...args).then(call.resolve, call.reject);

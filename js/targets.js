@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * The comm targets a page handles: its callbacks for comms the kernel opens, its
- * listeners, and which targets the server has registered for it in this session.
+ * listeners, and which targets are registered for its client on the server.
  * @module targets
  */
 
@@ -17,8 +17,13 @@ export class Targets {
   constructor() {
     /** @type {Map<string, TargetCallback>} */ this.callbacks = new Map();
     /** @type {Map<string, Set<Listener>>} */ this.listeners = new Map();
-    /** @type {Set<string>} targets registered on the server in this session */
+    /** @type {Set<string>} targets registered for our client on the server */
     this.registered = new Set();
+  }
+
+  /** A new client on the server (not a resumed one): it has no targets registered. */
+  new_client() {
+    this.registered.clear();
   }
 
   /** Whether comms of `target_name` are wanted here (a callback or a listener). @param {string} target_name */

@@ -25,7 +25,7 @@ export function bridgeUrl(config, kernel_id, session_id, location) {
   }
   const url = new URL(`comm-bridge/kernels/${encodeURIComponent(kernel_id)}/channels`, base);
   url.searchParams.set("session_id", session_id);
-  url.searchParams.set(RESUMABLE_PARAM, "1"); // hello, acks and replay: see README, Sessions
+  url.searchParams.set(RESUMABLE_PARAM, "1"); // hello, acks and replay: see docs/protocol.md, Resuming
   url.searchParams.set(BUFFER_FRAMES_PARAM, "1"); // big buffers in ArrayBuffers of their own
   if (config.token) url.searchParams.set("token", config.token);
   return url.href;

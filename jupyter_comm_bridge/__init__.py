@@ -2,9 +2,9 @@
 
 A Jupyter Server extension: a comm-only websocket per kernel
 (``{base_url}comm-bridge/kernels/{kernel_id}/channels``), a wrapper of the page's own kernel
-connection, and the browser client ``window.pycomm``. The data path, module by module, and
-the glossary of the words used throughout (client, session_id, pending, held, waiting, fence,
-unacked, unflushed) are in ``docs/architecture.md``.
+connection, and the browser client ``window.pycomm``. The rooms (``wire``, ``internals``,
+``widgets``, ``kernel``, ``bridge``, ``relay``, ``page``), the data path both ways, and the
+glossary of the words used throughout are in ``docs/architecture.md``.
 """
 
 from __future__ import annotations

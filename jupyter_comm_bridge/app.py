@@ -8,15 +8,15 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Int
 
 from . import EXTENSION_NAME
-from .client_files import CLIENT_URL_PATTERN, ClientFileHandler, ClientFiles, client_dirs
-from .gateway_page import GatewayPageMixin
-from .handler import URL_PATTERN, BridgeWebsocketHandler
-from .injection import Injector
-from .internals import LateSockets, is_gateway_connection
-from .page import PageConnectionMixin
-from .registry import RelayRegistry
-from .subshells import SUBSHELL_MODES
-from .widgets import WIDGETS_MODES, widgets_enabled
+from .assets import ASSETS_URL_PATTERN, AssetHandler, Assets, asset_dirs
+from .bridge.handler import URL_PATTERN, BridgeWebsocketHandler
+from .internals.gateway import LateSockets, is_gateway_connection
+from .kernel.subshells import SUBSHELL_MODES
+from .page.connection import PageConnectionMixin
+from .page.gateway import GatewayPageMixin
+from .page.injection import Injector
+from .relay.registry import RelayRegistry
+from .widgets.mode import WIDGETS_MODES, widgets_enabled
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 #: Seconds a page's gateway connection waits for its predecessor's socket to close:
@@ -57,9 +57,9 @@ class CommBridgeApp(ExtensionApp):
     reconnect_window = Float(
         30.0,
         config=True,
-        help="""Seconds a client's session outlives its websocket: what the kernel sends on its
+        help="""Seconds a resumable client outlives its websocket: what the kernel sends on its
         comms meanwhile is kept and delivered, in order, when it reconnects. After that its comms
-        are closed in the kernel. 0 ends a session with its websocket.""",
+        are closed in the kernel. 0 ends a client with its websocket.""",
     )
     max_queued_bytes = Int(
         64 * 1024 * 1024,
@@ -122,7 +122,7 @@ class CommBridgeApp(ExtensionApp):
         config=True,
         help="""Widgets (ipywidgets, anywidget) for pages with no widget manager of their own:
         "auto" (on unless this server's environment has a widget frontend, jupyterlab_widgets
-        or widgetsnbextension), "on" or "off". When on, the bridge keeps the widgets' comms
+        or widgetsnbextension), "on" or "off". When on, the bridge owns the widgets' comms
         from every page connection of the server and renders widget outputs itself.""",
     )
 
@@ -130,7 +130,7 @@ class CommBridgeApp(ExtensionApp):
     injector: Injector
     #: The ``widgets`` mode, decided at start for this server.
     widgets_enabled: bool
-    client: ClientFiles
+    assets: Assets
     late_sockets: LateSockets
 
     def initialize_settings(self) -> None:
@@ -138,8 +138,8 @@ class CommBridgeApp(ExtensionApp):
         self.widgets_enabled = widgets_enabled(self.widgets)
         self.log.info("comm-bridge: widgets %s", "on" if self.widgets_enabled else "off")
         self.registry = RelayRegistry(self.serverapp.kernel_manager, self, self.log)
-        self.client = ClientFiles(client_dirs())
-        self.injector = Injector.from_client(self.client)
+        self.assets = Assets(asset_dirs())
+        self.injector = Injector.from_assets(self.assets)
         self.late_sockets = LateSockets(LATE_SOCKET_TIMEOUT, self.log)
         base = self.settings["kernel_websocket_connection_class"]
         self.settings["kernel_websocket_connection_class"] = page_connection_class(base)
@@ -149,7 +149,7 @@ class CommBridgeApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.append((URL_PATTERN, BridgeWebsocketHandler, {"registry": self.registry}))
-        self.handlers.append((CLIENT_URL_PATTERN, ClientFileHandler, {"client": self.client}))
+        self.handlers.append((ASSETS_URL_PATTERN, AssetHandler, {"assets": self.assets}))
 
     async def _on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         if data.get("status") != "success":

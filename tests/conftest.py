@@ -35,7 +35,7 @@ def kernel_id(jp_fetch: Any, jp_asyncio_loop: Any) -> Iterator[str]:
 @pytest.fixture
 def bridge(jp_ws_fetch: Any, kernel_id: str) -> Callable[..., Awaitable[Bridge]]:
     """Connect a bridge client to the kernel: ``await bridge(protocol="v1")`` (``cls``:
-    ``StandardBridge`` for one without the session layer)."""
+    ``StandardBridge`` for one without the resume layer)."""
 
     async def connect(
         protocol: str = "v1", kid: str | None = None, cls: type[Bridge] = Bridge, **kw: Any

@@ -1,5 +1,5 @@
 // BridgeLink on its own, through its callback interface (LinkEvents): what a
-// KernelConnection sees of the websocket and the session protocol.
+// KernelConnection sees of the websocket and the resume layer.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -16,8 +16,8 @@ function recording({ open = [], exists = true } = {}) {
   const asked = [];
   const events = {
     on_status: (status) => seen.push(["status", status]),
-    on_session_up: (resumed) => seen.push(["up", resumed]),
-    on_session_lost: (why, comm_ids) => seen.push(["lost", why, comm_ids && [...comm_ids]]),
+    on_attached: (resumed) => seen.push(["up", resumed]),
+    on_client_lost: (why, comm_ids) => seen.push(["lost", why, comm_ids && [...comm_ids]]),
     on_given_up: (why) => seen.push(["given_up", why]),
     on_message: (msg) => seen.push(["message", msg.header.msg_type, msg.content.data]),
     open_comm_ids: () => (asked.push("open_comm_ids"), new Set(open)),
@@ -35,12 +35,12 @@ function makeLink(settings) {
   return { link, socket: FakeSocket.last(), frame, ...record, ...fake };
 }
 
-test("the link reports status, session and messages; control frames are its own", () => {
+test("the link reports status, attaching and messages; control frames are its own", () => {
   const { link, socket, frame, seen } = makeLink();
   assert.deepEqual(socket.protocols, [V1_PROTOCOL]);
   assert.match(socket.url, /\/comm-bridge\/kernels\/k-1\/channels\?session_id=[^&]+&resumable=1&buffer_frames=1&token=tok$/);
   assert.equal(link.send(frame("comm_open", { comm_id: "c1", target_name: "t", data: {} }), "c1"), true);
-  assert.deepEqual(socket.sent, []); // waits for the session
+  assert.deepEqual(socket.sent, []); // waits until attached
   socket.open();
   assert.deepEqual(seen, [["status", "connecting"], ["up", false]]);
   assert.deepEqual(socket.sent.map((m) => m.header.msg_type), ["comm_open"]);
@@ -53,7 +53,7 @@ test("the link reports status, session and messages; control frames are its own"
   assert.equal(acks.length, 0); // acknowledged on the watchdog tick, or every ACK_EVERY frames
 });
 
-test("a lost session is reported with the comms open at the drop; comms opened since go out", () => {
+test("a lost client is reported with the comms open at the drop; comms opened since go out", () => {
   const { link, socket, frame, seen, timers, asked } = makeLink({ open: ["c1"] });
   socket.open();
   link.send(frame("comm_open", { comm_id: "c1", target_name: "t", data: {} }), "c1");
@@ -65,13 +65,13 @@ test("a lost session is reported with the comms open at the drop; comms opened s
   const again = FakeSocket.last();
   assert.match(again.url, /[?&]resume=0(&|$)/);
   link.events.open_comm_ids = () => new Set(["c2"]); // c1 closed when the loss was reported
-  again.open({ resumed: false, reason: "no such session" });
-  assert.deepEqual(seen.slice(-3), [["status", "connecting"], ["lost", "no such session", ["c1"]], ["up", false]]);
+  again.open({ resumed: false, reason: "no such client" });
+  assert.deepEqual(seen.slice(-3), [["status", "connecting"], ["lost", "no such client", ["c1"]], ["up", false]]);
   assert.deepEqual(again.counted.map((m) => m.content.comm_id), ["c2"]);
   assert.deepEqual([link.next_index, link.received], [1, 0]);
 });
 
-test("past the reconnect window the link reports the session lost", () => {
+test("past the reconnect window the link reports the client lost", () => {
   const { socket, seen, timers } = makeLink({ open: ["c1"] });
   socket.open({ reconnect_window: 5 });
   socket.close(1006, "");
@@ -98,7 +98,7 @@ test("a failed handshake asks whether the kernel exists; no: the link gives up",
   socket.close(1006, "");
   await flush();
   assert.deepEqual(asked, ["kernel_exists"]);
-  assert.deepEqual(seen.at(-1), ["given_up", "kernel k-1 does not exist (output from an earlier session?)"]);
+  assert.deepEqual(seen.at(-1), ["given_up", "kernel k-1 does not exist (output from an earlier server run?)"]);
   assert.equal(timers.length, 0);
   assert.equal(link.send(new ArrayBuffer(8)), false);
 });

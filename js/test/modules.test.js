@@ -31,6 +31,15 @@ test("modules import one another relatively, and the link knows nothing of the c
   assert.ok(!source("link.js").includes("connection.js"));
 });
 
+test("the widget manager knows its connection only through a WidgetHost", () => {
+  const src = new URL("widgets/src/", dir);
+  for (const name of readdirSync(src).filter((n) => n.endsWith(".js"))) {
+    const text = readFileSync(new URL(name, src), "utf8");
+    assert.ok(!text.includes("connection.js"), `widgets/src/${name} names connection.js`);
+    assert.doesNotMatch(text, /\bconnection\._/, `widgets/src/${name} calls into a connection's privates`);
+  }
+});
+
 test("the entry module exports what the bootstrap and users need", () => {
   for (const name of ["install", "Root", "KernelConnection", "Comm", "BridgeLink", "encode", "decode", "V1_PROTOCOL"]) {
     assert.ok(name in pycomm, name);

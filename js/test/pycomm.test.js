@@ -198,13 +198,13 @@ test("status changes are reported", () => {
   const statuses = [];
   kernel.on_status((s) => statuses.push(s));
   socket.open(false);
-  assert.equal(kernel.status, "connecting"); // open, but no session yet
+  assert.equal(kernel.status, "connecting"); // open, but not attached yet
   socket.hello();
   socket.close(1006, "");
   assert.deepEqual(statuses, ["connected", "disconnected"]);
 });
 
-test("a dropped connection resumes its session: nothing lost, nothing duplicated", () => {
+test("a dropped connection resumes its client: nothing lost, nothing duplicated", () => {
   const { kernel, socket, timers } = makeConnection();
   socket.open();
   const comm = kernel.new_comm("t");
@@ -227,7 +227,7 @@ test("a dropped connection resumes its session: nothing lost, nothing duplicated
   assert.equal(kernel.status, "connected");
 });
 
-test("a session the server lost: comms open at the drop close, newer ones go out", () => {
+test("a client the server lost: comms open at the drop close, newer ones go out", () => {
   const { kernel, socket, timers } = makeConnection();
   socket.open();
   kernel.register_target("kt", () => {});
@@ -238,7 +238,7 @@ test("a session the server lost: comms open at the drop close, newer ones go out
   const fresh = kernel.new_comm("t", { made: "while away" });
   timers.find((t) => t.ms === BACKOFF[0]).fn();
   const again = FakeSocket.last();
-  again.open({ resumed: false, reason: "no such session" });
+  again.open({ resumed: false, reason: "no such client" });
   assert.equal(reason, "the client is not reading");
   assert.equal(fresh.closed, false);
   const sent = again.counted.map((m) => [m.header.msg_type, m.content.comm_id ?? m.content.target_name]);

@@ -1,9 +1,9 @@
-// pycomm's internals for the widget manager (js/widgets/): adopted comms, the kernel's
-// status of our messages, output capture, and display_widget's loading and failures.
+// What the widget manager (js/widgets/) gets of a connection, its WidgetHost: adopted comms,
+// the kernel's status of our messages, output capture; and display_widget's loading and failures.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { MAX_STATUS_HOOKS } from "../comm.js";
+import { MAX_STATUS_HOOKS } from "../parent_routes.js";
 import { loadWidgets } from "../pycomm.js";
 import { fromKernel, makeConnection } from "./fake.js";
 
@@ -12,13 +12,22 @@ const types = (socket) => socket.counted.map((m) => m.header.msg_type);
 const status = (msg_id, execution_state) =>
   fromKernel("iopub", "status", { execution_state }, { parent: { msg_id } });
 
-test("_adopt: a Comm for a comm the kernel has open, without a comm_open; one per comm_id", async () => {
+test("widget_host: one per connection, with what the widget manager uses", () => {
+  const { kernel } = makeConnection();
+  const host = kernel.widget_host();
+  assert.equal(kernel.widget_host(), host);
+  assert.equal(host.ready, kernel.ready);
+  const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(host)).filter((n) => n !== "constructor");
+  assert.deepEqual(methods.sort(), ["adopt", "capture", "comm_info", "open_comm", "register_target", "release", "watch_status"]);
+});
+
+test("adopt: a Comm for a comm the kernel has open, without a comm_open; one per comm_id", async () => {
   const { kernel, socket } = makeConnection({ open_check: 10 });
   socket.open();
-  const comm = kernel._adopt("w1", "jupyter.widget");
+  const comm = kernel.widget_host().adopt("w1", "jupyter.widget");
   await comm.opened; // no open check: the kernel has it
   assert.deepEqual(types(socket), []);
-  assert.equal(kernel._adopt("w1", "jupyter.widget"), comm);
+  assert.equal(kernel.widget_host().adopt("w1", "jupyter.widget"), comm);
   const got = [];
   comm.on_msg((msg) => got.push(msg.content.data));
   socket.receive(fromKernel("iopub", "comm_msg", { comm_id: "w1", data: { method: "update" } }));
@@ -32,21 +41,21 @@ test("a comm_open for an adopted comm reaches the target with the same Comm", ()
   socket.open();
   const opened = [];
   kernel.register_target("jupyter.widget", (comm) => opened.push(comm));
-  const adopted = kernel._adopt("w2", "jupyter.widget");
+  const adopted = kernel.widget_host().adopt("w2", "jupyter.widget");
   socket.receive(fromKernel("iopub", "comm_open", { comm_id: "w2", target_name: "jupyter.widget", data: {} }));
   assert.deepEqual(opened, [adopted]);
   // even when the target is gone meanwhile, an adopted comm is not refused
   kernel.unregister_target("jupyter.widget");
-  kernel._adopt("w3", "jupyter.widget");
+  kernel.widget_host().adopt("w3", "jupyter.widget");
   socket.receive(fromKernel("iopub", "comm_open", { comm_id: "w3", target_name: "jupyter.widget", data: {} }));
   assert.ok(!types(socket).includes("comm_close"), types(socket).join());
 });
 
-test("_watch_status asks once per session, and again in a new session (not on a resume)", () => {
+test("watch_status asks our client on the server once, and a new client again (not on a resume)", () => {
   const { kernel, socket, timers } = makeConnection();
-  kernel._watch_status(); // before the session is up: sent when it is
+  kernel.widget_host().watch_status(); // before attaching: sent once attached
   socket.open();
-  kernel._watch_status();
+  kernel.widget_host().watch_status();
   const watches = (s) => s.counted.filter((m) => m.header.msg_type === "watch_status_request");
   assert.equal(watches(socket).length, 1);
   assert.equal(watches(socket)[0].channel, "bridge");
@@ -73,8 +82,8 @@ function makeSocketAfter(socket) {
 test("status callbacks get busy and idle of their own message; statuses disturb nothing else", async () => {
   const { kernel, socket } = makeConnection();
   socket.open();
-  kernel._watch_status();
-  const comm = kernel._adopt("w4", "jupyter.widget");
+  kernel.widget_host().watch_status();
+  const comm = kernel.widget_host().adopt("w4", "jupyter.widget");
   const msgs = [];
   comm.on_msg((msg) => msgs.push(msg));
   const seen = [];
@@ -94,14 +103,14 @@ test("status callbacks get busy and idle of their own message; statuses disturb 
 test("without a status watch, a status callback gets an idle made here, after send returns", async () => {
   const { kernel, socket, log } = makeConnection();
   socket.open();
-  const comm = kernel._adopt("w5", "jupyter.widget");
+  const comm = kernel.widget_host().adopt("w5", "jupyter.widget");
   const seen = [];
   const msg_id = comm._send({}, {}, [], (msg) => seen.push([msg.parent_header.msg_id, msg.content.execution_state, msg.metadata.reason]));
   assert.deepEqual(seen, []); // not before the caller has the msg_id (ipywidgets counts it after send)
   await flush();
   assert.deepEqual(seen, [[msg_id, "idle", "no kernel status for it"]]);
   // a server that refuses the request: everything waiting is let go, later ones too
-  kernel._watch_status();
+  kernel.widget_host().watch_status();
   const watch = socket.counted.at(-1);
   const later = [];
   comm._send({}, {}, [], (msg) => later.push(msg.content.execution_state));
@@ -114,11 +123,11 @@ test("without a status watch, a status callback gets an idle made here, after se
   assert.equal(log.lines.error.length, 0);
 });
 
-test("a lost session lets every waiting status callback go, with the reason", async () => {
+test("a lost client lets every waiting status callback go, with the reason", async () => {
   const { kernel, socket, timers } = makeConnection();
   socket.open();
-  kernel._watch_status();
-  const comm = kernel._adopt("w6", "jupyter.widget");
+  kernel.widget_host().watch_status();
+  const comm = kernel.widget_host().adopt("w6", "jupyter.widget");
   const seen = [];
   comm._send({}, {}, [], (msg) => seen.push(msg.metadata.reason));
   socket.close(1006);
@@ -131,15 +140,15 @@ test("a lost session lets every waiting status callback go, with the reason", as
 test("status callbacks are bounded: past the bound the oldest gets an idle made here", () => {
   const { kernel, socket } = makeConnection();
   socket.open();
-  kernel._watch_status();
-  const comm = kernel._adopt("w7", "jupyter.widget");
+  kernel.widget_host().watch_status();
+  const comm = kernel.widget_host().adopt("w7", "jupyter.widget");
   let settled = 0;
   for (let i = 0; i <= MAX_STATUS_HOOKS; i++) comm._send({}, {}, [], () => settled++);
   assert.equal(settled, 1);
   assert.equal(kernel._routes.hooks.size, MAX_STATUS_HOOKS);
 });
 
-test("_capture: iopub messages without comm_id whose parent is captured go to the last handler", () => {
+test("capture: iopub messages without comm_id whose parent is captured go to the last handler", () => {
   const { kernel, socket } = makeConnection();
   socket.open();
   const outer = [];
@@ -148,22 +157,22 @@ test("_capture: iopub messages without comm_id whose parent is captured go to th
   const h2 = (msg) => inner.push(msg.content.text);
   const stream = (parent, text) => fromKernel("iopub", "stream", { name: "stdout", text }, { parent: { msg_id: parent } });
   socket.receive(stream("x", "before"));
-  kernel._capture("x", h1);
+  kernel.widget_host().capture("x", h1);
   socket.receive(stream("x", "a"));
   socket.receive(stream("y", "other"));
-  kernel._capture("x", h2); // a nested Output widget: it gets them while it captures
+  kernel.widget_host().capture("x", h2); // a nested Output widget: it gets them while it captures
   socket.receive(stream("x", "b"));
-  kernel._release("x", h2);
+  kernel.widget_host().release("x", h2);
   socket.receive(stream("x", "c"));
-  kernel._release("x");
+  kernel.widget_host().release("x");
   socket.receive(stream("x", "d"));
   assert.deepEqual(outer, ["a", "c"]);
   assert.deepEqual(inner, ["b"]);
   // a comm message with the same parent is still the comm's
-  const comm = kernel._adopt("w8", "jupyter.widget");
+  const comm = kernel.widget_host().adopt("w8", "jupyter.widget");
   const got = [];
   comm.on_msg((msg) => got.push(msg.content.data));
-  kernel._capture("x", h1);
+  kernel.widget_host().capture("x", h1);
   socket.receive(fromKernel("iopub", "comm_msg", { comm_id: "w8", data: 1 }, { parent: { msg_id: "x" } }));
   assert.deepEqual(got, [1]);
 });
@@ -209,8 +218,8 @@ test("loadWidgets imports widgets.js beside the client's modules, and says so wh
 test("a message the bridge refuses does not wait for its status", () => {
   const { kernel, socket, log } = makeConnection();
   socket.open();
-  kernel._watch_status();
-  const comm = kernel._adopt("w9", "jupyter.widget");
+  kernel.widget_host().watch_status();
+  const comm = kernel.widget_host().adopt("w9", "jupyter.widget");
   const seen = [];
   comm._send({ method: "update" }, {}, [], (msg) => seen.push([msg.content.execution_state, msg.metadata.reason]));
   const sent = socket.counted.at(-1);

@@ -343,10 +343,10 @@ def test_two_tabs_on_the_same_notebook_each_work(lab_server, jupyter_ui, noteboo
 
 def bootstrapped(html: str, kernel_id: str) -> str:
     """The HTML of an output as the server injects it, for a given kernel id."""
-    from jupyter_comm_bridge.client_files import ClientFiles, client_dirs
-    from jupyter_comm_bridge.injection import Injector
+    from jupyter_comm_bridge.assets import Assets, asset_dirs
+    from jupyter_comm_bridge.page.injection import Injector
 
-    injector = Injector.from_client(ClientFiles(client_dirs()))
+    injector = Injector.from_assets(Assets(asset_dirs()))
     content = injector.inject(kernel_id, {"data": {"text/html": html}})
     return content["data"]["text/html"]
 

@@ -112,7 +112,7 @@ def test_page_reload_closes_its_comms_in_the_kernel_after_the_window(
     kernel_id = nb.kernel_id()
     nb.run_all()
     nb.wait_for_output(1, ".got", "hello")
-    ui.page.reload()  # the old page's bridge session waits 3 s, then its comm is closed
+    ui.page.reload()  # the old page's bridge client waits 3 s, then its comm is closed
     ui.wait_app()
     nb = ui.notebook(path)
     assert nb.wait_ready() == kernel_id

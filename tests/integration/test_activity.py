@@ -1,5 +1,5 @@
 """The kernel activity the server records (``last_activity``, ``execution_state``) once the
-bridge is in use on a kernel: ``internals.ActivityRecord`` reads it from the header frames
+bridge is in use on a kernel: ``ActivityRecord`` reads it from the header frames
 alone, and must record exactly what jupyter_server's own callback does, message by message,
 on every jupyter_server the tests run on (the oldest too: ``server_internals``)."""
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from traitlets.config import Config
 
-from jupyter_comm_bridge import internals
+from jupyter_comm_bridge.internals.activity import ActivityRecord
 
 from support.kernelws import until
 
@@ -51,7 +51,7 @@ async def test_activity_is_recorded_as_jupyter_server_records_it(bridge, kernel_
     manager = jp_serverapp.kernel_manager
     kernel = manager.get_kernel(kernel_id)
     original = kernel._activity_stream._recv_callback.original
-    ours = internals.ActivityRecord(manager, kernel)
+    ours = ActivityRecord(manager, kernel)
     cases = itertools.product(MSG_TYPES, PARENT_TYPES, STATES_BEFORE, ("busy", "idle", "starting"))
     for msg_type, parent_type, before, state in cases:
         if msg_type != "status" and state != "busy":
@@ -84,8 +84,8 @@ async def test_a_message_not_signed_with_the_kernel_key_is_left_to_jupyter_serve
     kernel = manager.get_kernel(kernel_id)
     parts = iopub_message(kernel.session, "status", "execute_request", "busy")
     forged = [*parts[:2], b"0" * len(parts[2]), *parts[3:]]
-    assert not internals.ActivityRecord(manager, kernel).record(forged)
-    assert not internals.ActivityRecord(manager, kernel).record([b"kernel.status", b"junk"])
+    assert not ActivityRecord(manager, kernel).record(forged)
+    assert not ActivityRecord(manager, kernel).record([b"kernel.status", b"junk"])
 
 
 async def test_the_kernel_model_follows_bridge_traffic(

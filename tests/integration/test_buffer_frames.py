@@ -11,7 +11,7 @@ import os
 import pytest
 from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
 
-from jupyter_comm_bridge.wire import BY_REFERENCE
+from jupyter_comm_bridge.wire.message import BY_REFERENCE
 
 from support.kernelws import Bridge, StandardBridge, until
 

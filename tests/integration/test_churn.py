@@ -13,7 +13,7 @@ import pytest
 from tornado.ioloop import PeriodicCallback
 from traitlets.config import Config
 
-from jupyter_comm_bridge.handler import BridgeWebsocketHandler
+from jupyter_comm_bridge.bridge.handler import BridgeWebsocketHandler
 
 from support.kernelws import Bridge, Page, StandardBridge, until
 

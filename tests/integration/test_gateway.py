@@ -162,17 +162,31 @@ async def test_a_kernel_restart_through_the_gateway(gateway_server):
     assert (await client.next_on_comm(comm_id))["content"]["data"] == 2
 
 
+#: GatewayClient's retry settings for the server: two attempts, 0.2 s then 0.4 s (+ jitter).
+FEW_RETRIES = [
+    "--GatewayClient.gateway_retry_max=2",
+    "--GatewayClient.gateway_retry_interval=0.2",
+    "--GatewayClient.gateway_retry_interval_max=0.4",
+]
+
+
 async def test_when_the_gateway_is_gone_clients_are_told(tmp_path):
+    """After GatewayClient's retries (its settings, as the page's own connection has them)."""
     (tmp_path / "gw").mkdir()
     gateway = Gateway(tmp_path / "gw").start()
-    server = server_for(gateway, tmp_path)
+    server = Server("server", tmp_path, extra_args=[*gateway.server_args(), *FEW_RETRIES])
+    server.start()
     try:
         kid, _ = await echo_kernel(server)
         client = await Bridge.connect(server.ws_fetch, "comm-bridge", "kernels", kid, "channels")
         await client.open_comm("echo")
         gateway.stop()
+        started = asyncio.get_running_loop().time()
         code, reason = await asyncio.wait_for(asyncio.shield(client.closed), 60)
         assert code == 4004 and "lost the kernel gateway" in reason
+        # 0.2 + 0.4 s and at most 1 s of jitter each; refused at once (the gateway's port is
+        # closed): the relay's own delays (0.25 s doubling six times) took 16 s
+        assert asyncio.get_running_loop().time() - started < 6
     finally:
         server.stop()
         gateway.stop()

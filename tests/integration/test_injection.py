@@ -8,7 +8,8 @@ import re
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_comm_bridge.injection import Injector, compact, js_string
+from jupyter_comm_bridge.page.injection import Injector, compact
+from jupyter_comm_bridge.wire.literals import js_string
 
 from support.kernelws import PROTOCOLS
 
@@ -67,7 +68,7 @@ async def test_html_outputs_after_classic_code_keep_their_source(protocol, page)
     outputs = await p.execute(code)
     html = [m["content"]["data"] for m in outputs if m["header"]["msg_type"] == "display_data"]
     assert html[0]["text/html"] == "<i>before</i>"  # before the classic code: left alone
-    kept = "<script type=\"application/json\" data-pycomm-html>\"\\u003cdiv id='fig'\\u003e"
+    kept = '<script type="application/json" data-pycomm-html>"\\u003cdiv id=\'fig\'\\u003e'
     assert html[2]["text/html"] == f"<div id='fig'></div>{kept}\\u003c/div\\u003e\"</script>"
     later = await p.execute("display(HTML(\"<div id='other'></div>\"))")  # another execution
     data = next(m for m in later if m["header"]["msg_type"] == "display_data")["content"]["data"]

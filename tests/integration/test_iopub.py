@@ -20,7 +20,7 @@ HWM_DEFAULT = 1000
 
 @pytest.fixture
 def jp_server_config() -> Config:
-    """A session ends with its websocket: the relay leaves as its client does."""
+    """A client ends with its websocket: the relay leaves as its client does."""
     bridge = {"reconnect_window": 0.0}
     return Config(
         {

@@ -6,7 +6,7 @@ runs kernel-side code (tests/support/kernel_snippets.py) through a JupyterLab-li
 ``Bridge`` client of ``comm-bridge/kernels/{id}/channels``. ``scripts/install-kernels``
 installs the kernels (``scripts/test`` runs it); a kernel that is not installed fails its tests.
 
-What each kernel does with comms (see the kernel quirks in README.md) is asserted
+What each kernel does with comms (see the kernel quirks in docs/deployment.md) is asserted
 as observed, so a change in a kernel shows up here too.
 """
 

@@ -1,8 +1,9 @@
-"""Sessions across drops, restarts and bad peers: nothing lost, nothing duplicated, bounded."""
+"""Clients across drops, restarts and bad peers: nothing lost, nothing duplicated, bounded."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 
@@ -121,7 +122,7 @@ async def test_past_the_window_the_sessions_comms_close_in_the_kernel(
     assert await page.eventually(f"['close', {comm_id!r}] in received", timeout=WINDOW + 10)
     late = await bridge(session_id=client.session.session, params={"resume": "2"})
     hello = (await late.hello())["content"]
-    assert hello["resumed"] is False and "no longer has this session" in hello["reason"]
+    assert hello["resumed"] is False and "no longer has this client" in hello["reason"]
 
 
 async def test_a_new_connection_with_the_same_id_replaces_the_session(bridge, echo_kernel):
@@ -184,6 +185,26 @@ async def test_the_server_notices_a_dead_client_within_seconds(
     await until(lambda: relay.clients.clients[sid].socket is None, timeout=10)  # no pong: closed
     assert asyncio.get_running_loop().time() - started < 4
     raw.close()
+
+
+async def test_a_stall_of_the_servers_own_costs_no_client_its_connection(
+    bridge, echo_kernel, jp_serverapp, kernel_id
+):
+    await echo_kernel()
+    client = await bridge()
+    comm_id = await client.open_comm("echo")
+    await client.comm_msg(comm_id, "before")
+    await client.next_on_comm(comm_id)
+    socket = relay_of(jp_serverapp, kernel_id).clients.clients[client.session.session].socket
+    time.sleep(2.5)  # the server's event loop blocked past ping_timeout (1.5 s): every pong late
+    stalled = socket.last_ping
+    await until(lambda: socket.last_ping > stalled)  # pinged after the stall...
+    again = socket.last_ping
+    await until(lambda: socket.last_ping > again)  # ...and checked its pong at the next ping
+    assert not client.closed.done(), client.closed.result()
+    seen = len(client.messages)
+    await client.comm_msg(comm_id, "after")
+    assert (await client.next_on_comm(comm_id, start=seen))["content"]["data"] == "after"
 
 
 @pytest.mark.parametrize("resumable", ["0", "1"])
@@ -281,7 +302,7 @@ async def test_kernel_shutdown_ends_sessions_with_a_reason(
 def test_configuration_is_documented():
     from jupyter_comm_bridge.app import CommBridgeApp
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
     for name, trait in CommBridgeApp.class_own_traits(config=True).items():
         assert trait.help, name
-        assert f"`{name}`" in readme, f"{name} is not in README's configuration table"
+        assert f"\n| `{name}` |" in page, f"{name} is not in docs/configuration.md's table"

@@ -15,7 +15,7 @@ import pytest
 from tornado.ioloop import IOLoop
 from traitlets.config import Config
 
-from jupyter_comm_bridge import page_feed
+from jupyter_comm_bridge.relay import page_feed
 
 from support.kernelws import Bridge, Page
 

@@ -267,7 +267,7 @@ class KernelWS:
 
 
 class Bridge(KernelWS):
-    """A client of ``comm-bridge/kernels/{id}/channels`` with the session layer and big
+    """A client of ``comm-bridge/kernels/{id}/channels`` with the resume layer and big
     buffers in frames of their own, as pycomm."""
 
     default_params = {"resumable": "1", "buffer_frames": "1"}
@@ -304,7 +304,7 @@ class Bridge(KernelWS):
 
 class StandardBridge(Bridge):
     """A bridge client that speaks only the standard kernel websocket protocol: it does not
-    ask for the session layer and never sends ``bridge_ack``."""
+    ask for the resume layer and never sends ``bridge_ack``."""
 
     default_params: dict[str, str] = {}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_comm_bridge.bounded import Recent, RecentKeys
+from jupyter_comm_bridge.wire.bounded import Recent, RecentKeys
 
 
 def test_recent_keeps_the_newest_entries() -> None:

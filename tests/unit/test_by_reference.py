@@ -17,13 +17,18 @@ from jupyter_client.session import Session
 from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
 from tornado.websocket import WebSocketHandler
 
-from jupyter_comm_bridge import protocol, scatter, wire
-from jupyter_comm_bridge.client import Client
-from jupyter_comm_bridge.protocol import V1_PROTOCOL
+from jupyter_comm_bridge.bridge.client import Client
+from jupyter_comm_bridge.internals import scatter
+from jupyter_comm_bridge.wire import protocol
+from jupyter_comm_bridge.wire.decode import decode_frame
+from jupyter_comm_bridge.wire.encode import joined, v1_pieces
+from jupyter_comm_bridge.wire.kernel_frames import DELIMITER, decode_zmq, zmq_parts
+from jupyter_comm_bridge.wire.message import BY_REFERENCE, WireMessage
+from jupyter_comm_bridge.wire.protocol import V1_PROTOCOL
 
 from support.loopback import loopback
 
-BIG = wire.BY_REFERENCE
+BIG = BY_REFERENCE
 SESSION = Session()
 JSON_PARTS = [SESSION.pack(p) for p in ({"msg_id": "m", "msg_type": "comm_msg"}, {}, {}, {})]
 
@@ -36,7 +41,7 @@ def test_v1_pieces_join_to_the_serializers_frame_with_big_buffers_by_reference(
     buffer_sizes: list[int], channel: str
 ) -> None:
     buffers = [os.urandom(n) for n in buffer_sizes]
-    pieces = wire.v1_pieces([*JSON_PARTS, *buffers], channel)
+    pieces = v1_pieces([*JSON_PARTS, *buffers], channel)
     assert b"".join(pieces) == serialize_msg_to_ws_v1([*JSON_PARTS, *buffers], channel)
     big = [b for b in buffers if len(b) >= BIG]
     assert [p for p in pieces if any(p is b for b in big)] == big  # not copied
@@ -45,7 +50,7 @@ def test_v1_pieces_join_to_the_serializers_frame_with_big_buffers_by_reference(
 def test_a_client_frame_gives_views_of_its_big_buffers() -> None:
     big, small = os.urandom(BIG + 1), b"small"
     frame = serialize_msg_to_ws_v1([*JSON_PARTS, big, small], "shell")
-    msg = wire.decode_frame(frame, V1_PROTOCOL, SESSION.pack, SESSION.unpack)
+    msg = decode_frame(frame, V1_PROTOCOL, SESSION.pack, SESSION.unpack)
     assert isinstance(msg.buffers[0], memoryview) and msg.buffers[0].obj is frame
     assert msg.buffers[0] == big and msg.buffers[1] == small
     assert isinstance(msg.buffers[1], bytes) and all(isinstance(p, bytes) for p in msg.parts[:4])
@@ -58,12 +63,12 @@ def test_a_kernel_message_keeps_its_big_buffers_in_their_zmq_frames() -> None:
         a.bind("inproc://by-reference")
         b.connect("inproc://by-reference")
         big = os.urandom(BIG)
-        a.send_multipart([b"ident", wire.DELIMITER, b"sig", *JSON_PARTS, big, b"x"])
+        a.send_multipart([b"ident", DELIMITER, b"sig", *JSON_PARTS, big, b"x"])
         assert b.poll(10_000)
-        parts = wire.zmq_parts(b.recv_multipart(copy=False))
+        parts = zmq_parts(b.recv_multipart(copy=False))
         assert all(isinstance(p, bytes) for p in parts[:7]) and parts[8] == b"x"
         assert isinstance(parts[7], memoryview) and parts[7] == big
-        msg = wire.decode_zmq("iopub", parts, SESSION.unpack)
+        msg = decode_zmq("iopub", parts, SESSION.unpack)
         assert msg.msg_type == "comm_msg" and msg.buffers[0] == big
     finally:
         a.close(0)
@@ -117,8 +122,8 @@ def test_the_server_acknowledges_every_4_mib_a_client_sends() -> None:
     client.counted(protocol.ACK_BYTES_MAX - 1)
     assert len(socket.frames) == hello  # not yet
     client.counted(1)
-    frame = wire.joined(socket.frames[-1])
-    ack = wire.decode_frame(frame, V1_PROTOCOL, SESSION.pack, SESSION.unpack)
+    frame = joined(socket.frames[-1])
+    ack = decode_frame(frame, V1_PROTOCOL, SESSION.pack, SESSION.unpack)
     assert ack.msg_type == protocol.ACK and ack.content()["received"] == 2
     client.counted(protocol.ACK_BYTES_MAX - 1)
     assert len(socket.frames) == hello + 1  # counting starts again at each acknowledgement
@@ -130,11 +135,11 @@ def test_buffer_frames_send_big_buffers_by_reference_after_their_message() -> No
     socket.buffer_frames = True
     client.attach(socket, None)
     big = memoryview(os.urandom(BIG))
-    msg = wire.WireMessage("iopub", [*JSON_PARTS, b"abc", big], {"msg_type": "comm_msg"})
+    msg = WireMessage("iopub", [*JSON_PARTS, b"abc", big], {"msg_type": "comm_msg"})
     hello = len(socket.frames)
     client.deliver(msg)
     announce, frame, apart = socket.frames[hello:]
-    control = wire.decode_frame(wire.joined(announce), V1_PROTOCOL, SESSION.pack, SESSION.unpack)
+    control = decode_frame(joined(announce), V1_PROTOCOL, SESSION.pack, SESSION.unpack)
     assert control.msg_type == protocol.BUFFERS and control.content() == {"buffers": [1]}
     assert frame == serialize_msg_to_ws_v1([*JSON_PARTS, b"abc", b""], "iopub")
     assert apart == (big,) and apart[0] is big  # the buffer itself, not a copy

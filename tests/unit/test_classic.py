@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from jupyter_comm_bridge.classic import classic_code, classic_html, runs_classic, uses_classic
-from jupyter_comm_bridge.injection import Injector, with_html_source
+from jupyter_comm_bridge.page.classic import classic_code, classic_html, runs_classic, uses_classic
+from jupyter_comm_bridge.page.injection import Injector, with_html_source
 
 SNIPPET = """Jupyter.notebook.kernel.comm_manager.register_target('my_comm_target', function (comm, msg) {
   comm.on_msg(function (msg) { console.log(msg); });

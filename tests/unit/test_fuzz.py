@@ -21,11 +21,11 @@ from jupyter_server.services.kernels.connection.base import (
     serialize_msg_to_ws_v1,
 )
 
-from jupyter_comm_bridge import wire
-from jupyter_comm_bridge.comms import CommTable
-from jupyter_comm_bridge.protocol import FORWARDED_TYPES, LEGACY_PROTOCOL, V1_PROTOCOL
-from jupyter_comm_bridge.relay import KernelRelay
-from jupyter_comm_bridge.wire import MalformedMessage, WireMessage
+from jupyter_comm_bridge.relay.comms import CommTable
+from jupyter_comm_bridge.relay.relay import KernelRelay
+from jupyter_comm_bridge.wire.decode import decode_frame
+from jupyter_comm_bridge.wire.message import MalformedMessage, WireMessage
+from jupyter_comm_bridge.wire.protocol import FORWARDED_TYPES, LEGACY_PROTOCOL, V1_PROTOCOL
 
 PACK = Session().pack
 UNPACK = Session().unpack
@@ -110,7 +110,7 @@ def mutated_frames(draw: Any) -> tuple[str, bytes | str]:
 
 def parse(protocol: str, frame: bytes | str) -> WireMessage | None:
     try:
-        return wire.decode_frame(frame, protocol, PACK, UNPACK)
+        return decode_frame(frame, protocol, PACK, UNPACK)
     except MalformedMessage as e:
         assert str(e)  # a reason the client can read
         return None

@@ -10,8 +10,8 @@ from typing import Any
 from jupyter_client.session import Session
 from tornado.ioloop import IOLoop
 
-from jupyter_comm_bridge import wire
-from jupyter_comm_bridge.link import KernelLink
+from jupyter_comm_bridge.kernel.link import KernelLink
+from jupyter_comm_bridge.wire.message import build_message
 
 
 class FakeKernelManager:
@@ -59,10 +59,10 @@ async def retiring_link() -> tuple[KernelLink, FakeUpstream]:
 
 def kernel_goes_idle(link: KernelLink) -> None:
     """What the upstream hands the link: the idle status of the awaited comm_close."""
-    idle = wire.build_message(
+    idle = build_message(
         SESSION, "iopub", "status", {"execution_state": "idle"}, {"msg_id": "close-1"}
     )
-    link._deliver(idle)
+    link._receive(idle)
 
 
 async def callbacks_so_far_ran() -> None:

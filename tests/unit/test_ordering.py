@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from jupyter_comm_bridge.ordering import Ordering
+from jupyter_comm_bridge.kernel.ordering import Ordering
 
 LOG = logging.getLogger("test-ordering")
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from jupyter_comm_bridge import protocol
+from jupyter_comm_bridge.wire import protocol
 
 JS = Path(__file__).resolve().parents[2] / "js"
 
@@ -31,4 +31,4 @@ def test_js_protocol_block_matches_the_server() -> None:
 
 def test_the_close_codes_a_client_acts_on_are_the_servers() -> None:
     assert set(protocol.FINAL_CLOSE_CODES) == {protocol.CLOSE_REPLACED, protocol.CLOSE_KERNEL_GONE}
-    assert set(protocol.SESSION_END_CODES) == {protocol.CLOSE_TOO_SLOW, protocol.CLOSE_EXPIRED}
+    assert set(protocol.CLIENT_END_CODES) == {protocol.CLOSE_TOO_SLOW, protocol.CLOSE_EXPIRED}

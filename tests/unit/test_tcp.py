@@ -8,7 +8,7 @@ import socket
 import pytest
 from tornado.websocket import WebSocketHandler
 
-from jupyter_comm_bridge import tcp
+from jupyter_comm_bridge.internals import tcp
 
 from support.loopback import loopback
 

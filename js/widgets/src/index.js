@@ -1,7 +1,7 @@
 /**
  * The widget bundle of jupyter_comm_bridge (`dist/widgets.js`, served as `widgets.js` beside
  * pycomm's modules). pycomm imports it the first time a widget output appears and calls
- * `create_manager` once per kernel connection.
+ * `create_manager` once per kernel connection, with its WidgetHost.
  * @module widgets
  */
 
@@ -13,10 +13,10 @@ export { BridgeWidgetManager } from "./manager.js";
 export { loadClass } from "./modules.js";
 
 /**
- * The widget manager of `connection`; the widgets' CSS goes into the page with the first one.
- * @param {import("../../connection.js").KernelConnection} connection
+ * The widget manager of a connection; the widgets' CSS goes into the page with the first one.
+ * @param {import("../../widget_host.js").WidgetHost} host the connection's (`widget_host()`)
  */
-export function create_manager(connection) {
+export function create_manager(host) {
   injectStyles(document);
-  return new BridgeWidgetManager(connection, document);
+  return new BridgeWidgetManager(host, document);
 }

@@ -1,7 +1,8 @@
 /**
  * The widget manager of one pycomm KernelConnection: ipywidgets' own manager code
  * (html-manager's HTMLManager, on @jupyter-widgets/base-manager's ManagerBase), whose comms
- * are pycomm comms over the bridge instead of a JupyterLab kernel connection.
+ * are pycomm comms over the bridge instead of a JupyterLab kernel connection. It uses the
+ * connection through its WidgetHost (js/widget_host.js) only.
  * @module manager
  */
 
@@ -15,7 +16,7 @@ import { loadClass, unsupported, UnsupportedModel, unsupportedView } from "./mod
 import { withoutKnown } from "./states.js";
 
 /**
- * @typedef {import("../../connection.js").KernelConnection} KernelConnection
+ * @typedef {import("../../widget_host.js").WidgetHost} WidgetHost
  * @typedef {import("../../comm.js").Comm} Comm
  * @typedef {import("../../wire.js").Message} Message
  */
@@ -49,18 +50,18 @@ function within(promise, ms) {
  * This class supplies the comms, the comm info and the modules.
  */
 export class BridgeWidgetManager extends HTMLManager {
-  /** @param {KernelConnection} connection @param {Document} [doc] */
-  constructor(connection, doc = document) {
+  /** @param {WidgetHost} host the connection's @param {Document} [doc] */
+  constructor(host, doc = document) {
     super();
-    this.connection = connection;
+    this.host = host;
     this.renderMime = this.renderMime.clone({ latexTypesetter: typesetter });
     /** controls' descriptions look for the typesetter here */
     this._rendermime = this.renderMime;
     this.displays = new Displays(this, doc);
-    connection._watch_status(); // WidgetModel throttles its updates on the kernel's idle
-    connection.register_target(WIDGET_TARGET, (comm, msg) => this._comm_opened(comm, msg));
+    host.watch_status(); // WidgetModel throttles its updates on the kernel's idle
+    host.register_target(WIDGET_TARGET, (comm, msg) => this._comm_opened(comm, msg));
     /** Resolves once the widgets the kernel had are loaded (ipywidgets' request_states). */
-    this.loaded = connection.ready.then(() => this._loadFromKernel());
+    this.loaded = host.ready.then(() => this._loadFromKernel());
     this.loaded.catch((e) => console.warn("pycomm: could not load the kernel's widgets:", e));
     /** @type {Promise<void> | null} a load again, under way */ this._reloading = null;
     /** @type {Map<string, (() => void)[]>} who waits for a model to be registered */
@@ -79,8 +80,8 @@ export class BridgeWidgetManager extends HTMLManager {
   /**
    * The model; null when the kernel does not have it. Waits (bounded) for the kernel's widgets
    * to load; one not known yet then waits for that load or its comm_open, then a little for its
-   * comm_open (it may be on its way), then for them to load again (a new session may have lost
-   * it here while the kernel has it).
+   * comm_open (it may be on its way), then for them to load again (when the server ends our
+   * client its comms close here, while the kernel keeps its models).
    * @param {string} model_id
    */
   async find_model(model_id) {
@@ -146,7 +147,7 @@ export class BridgeWidgetManager extends HTMLManager {
 
   /** Load the kernel's widgets again; one load for all who ask meanwhile. @returns {Promise<void>} */
   _reload() {
-    this._reloading ??= this.connection.ready
+    this._reloading ??= this.host.ready
       .then(() => this._loadFromKernel())
       .catch((e) => console.warn("pycomm: could not load the kernel's widgets:", e))
       .finally(() => (this._reloading = null));
@@ -177,18 +178,18 @@ export class BridgeWidgetManager extends HTMLManager {
    * @param {(ArrayBuffer | ArrayBufferView)[]} [buffers]
    */
   async _create_comm(target_name, model_id, data, metadata, buffers) {
-    const connection = this.connection;
+    const host = this.host;
     if (data === undefined && metadata === undefined && model_id) {
-      return new ClassicComm(connection._adopt(model_id, target_name));
+      return new ClassicComm(host.adopt(model_id, target_name));
     }
-    const comm = connection._open_comm(target_name, data, metadata, buffers, model_id || uuid());
+    const comm = host.open_comm(target_name, data, metadata, buffers, model_id || uuid());
     if (target_name !== CONTROL_TARGET) return new ClassicComm(comm);
     return new ClassicComm(comm, (msg) => withoutKnown(msg, (id) => this.has_model(id)));
   }
 
   /** The kernel's widget comms, as `{comm_id: {target_name}}`. */
   _get_comm_info() {
-    return this.connection.comm_info(this.comm_target_name);
+    return this.host.comm_info(this.comm_target_name);
   }
 
   /**

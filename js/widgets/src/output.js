@@ -2,7 +2,7 @@
  * The Output widget: html-manager's OutputModel/OutputView, plus live capture. While the
  * kernel-side widget is in a `with out:` block its `msg_id` is that of the running request;
  * the server then sends this client the iopub outputs of that request, and pycomm hands them
- * here (`connection._capture`), as JupyterLab's widget manager does with message hooks.
+ * here (WidgetHost's `capture`), as JupyterLab's widget manager does with message hooks.
  * @module output
  */
 
@@ -40,11 +40,11 @@ export class OutputModel extends HTMLOutputModel {
 
   /** @param {string} msg_id the request to capture, "" for none */
   _capture(msg_id) {
-    const connection = this.widget_manager?.connection;
-    if (!connection || (msg_id || "") === this._captured) return;
-    if (this._captured) connection._release(this._captured, this._on_output);
+    const host = this.widget_manager?.host;
+    if (!host || (msg_id || "") === this._captured) return;
+    if (this._captured) host.release(this._captured, this._on_output);
     this._captured = msg_id || "";
-    if (this._captured) connection._capture(this._captured, this._on_output);
+    if (this._captured) host.capture(this._captured, this._on_output);
   }
 
   /**

@@ -168,7 +168,7 @@ async function run() {
   await connection.display_widget("late-1", l);
   check("a model the page missed is loaded again from the kernel", await until(() => l.textContent.includes("late label")), l.textContent);
 
-  // closed here with a reason (pycomm: a kernel restart, a lost session): the element says so
+  // closed here with a reason (pycomm: a kernel restart, a lost client): the element says so
   kernel.send("comm_close", { comm_id: "slider-1", data: {} }, { metadata: { reason: "the kernel restarted" } });
   check("a widget closed with a reason says why", await until(() => a.textContent === "Widget closed: the kernel restarted."), a.textContent);
 
