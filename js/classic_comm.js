@@ -14,6 +14,9 @@
  *   of a message sent (ipywidgets' ICallbacks); `iopub.status` is the one a comm message gets
  */
 
+/** Messages kept for a comm whose `on_msg` is not set yet (a widget whose class never loads). */
+const EARLY_LIMIT = 4096;
+
 export class ClassicComm {
   /**
    * @param {Comm} comm
@@ -27,6 +30,17 @@ export class ClassicComm {
     /** Why the comm closed, when it was closed here (pycomm's `metadata.reason`); "" otherwise. */
     this.close_reason = "";
     /** @type {Promise<void>} @private */ this._handled = Promise.resolve();
+    /**
+     * Messages that came before `on_msg`: a widget model sets it only once its class has
+     * loaded (a library's code may come over the network), and an update sent right after its
+     * comm_open (ipympl's canvas gets its toolbar so) must not be lost meanwhile. JupyterLab
+     * handles a kernel's messages one after the other for the same reason.
+     * @type {Message[] | null} @private
+     */
+    this._early = [];
+    comm.on_msg((msg) => {
+      if (this._early && this._early.length < EARLY_LIMIT) this._early.push(msg);
+    });
   }
 
   /**
@@ -78,13 +92,26 @@ export class ClassicComm {
     return "";
   }
 
-  /** @param {(msg: Message) => void} callback gets the whole message; buffers are DataViews */
+  /**
+   * The messages that came before, in order, then each as it comes. Those that came before go
+   * to `callback` once the current task is done: a model sets `on_msg` in its base class's
+   * `initialize`, and its own listeners (ipycanvas' `msg:custom`) only after that returns.
+   * @param {(msg: Message) => void} callback gets the whole message; buffers are DataViews
+   */
   on_msg(callback) {
     const incoming = this.incoming;
-    this.comm.on_msg((msg) => {
+    const handle = (/** @type {Message} */ msg) => {
       // (a failed update is reported by the model itself)
       const done = Promise.resolve(callback(incoming ? incoming(msg) : msg)).catch(() => {});
       this._handled = Promise.all([this._handled, done]).then(() => {});
+    };
+    const early = this._early;
+    this._early = null;
+    if (!early?.length) return this.comm.on_msg(handle);
+    this.comm.on_msg((msg) => void early.push(msg)); // in order, behind those that came before
+    queueMicrotask(() => {
+      this.comm.on_msg(handle);
+      for (const msg of early) handle(msg);
     });
   }
 

@@ -14,7 +14,7 @@ import { BridgeLink, CONNECT_TIMEOUT } from "./link.js";
 import { ParentRoutes } from "./parent_routes.js";
 import { BRIDGE_CHANNEL, WATCH_STATUS_REQUEST } from "./protocol.js";
 import { Targets } from "./targets.js";
-import { kernelExists } from "./urls.js";
+import { kernelExists, serverGet, serverUrl } from "./urls.js";
 import { guarded } from "./util.js";
 import { WidgetHost } from "./widget_host.js";
 import { encode, message } from "./wire.js";
@@ -206,7 +206,10 @@ export class KernelConnection {
 
   /** What the widget manager (js/widgets/) uses of this connection; the same each time. */
   widget_host() {
-    this._widget_host ??= new WidgetHost(this, this._comms, this._routes, () => this._sync_status_watch());
+    this._widget_host ??= new WidgetHost(this, this._comms, this._routes, () => this._sync_status_watch(), {
+      url: (path) => serverUrl(this.options.config, path, this.options.location),
+      get: (path) => serverGet(this.options.fetch, this.options.config, path, this.options.location),
+    });
     return this._widget_host;
   }
 

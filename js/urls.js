@@ -32,15 +32,53 @@ export function bridgeUrl(config, kernel_id, session_id, location) {
 }
 
 /**
+ * The absolute URL of `path` (relative, e.g. `api/kernels/x`) under the page's base URL; a
+ * path that names another origin (`//host/x`, `https://...`) is refused.
+ * @param {PageConfig} config
+ * @param {string} path
+ * @param {{href: string}} location
+ */
+export function serverUrl(config, path, location) {
+  const base = new URL(config.baseUrl || "/", new URL(location.href));
+  if (!base.pathname.endsWith("/")) base.pathname += "/";
+  const url = new URL(path.replace(/^\/(?!\/)/, ""), base); // "/x" would leave the base URL
+  if (url.origin !== base.origin) throw new Error(`pycomm: ${path} is not on the server`);
+  return url.href;
+}
+
+/**
  * The REST URL of a kernel, to tell "no such kernel" from a network failure.
  * @param {PageConfig} config
  * @param {string} kernel_id
  * @param {{href: string}} location
  */
 export function kernelApiUrl(config, kernel_id, location) {
-  const base = new URL(config.baseUrl || "/", new URL(location.href));
-  if (!base.pathname.endsWith("/")) base.pathname += "/";
-  return new URL(`api/kernels/${encodeURIComponent(kernel_id)}`, base).href;
+  return serverUrl(config, `api/kernels/${encodeURIComponent(kernel_id)}`, location);
+}
+
+/**
+ * The headers that authenticate a request to the server as the page's token does (pages
+ * logged in by cookie have none: the cookie goes along).
+ * @param {PageConfig} config
+ * @returns {Record<string, string>}
+ */
+export function authHeaders(config) {
+  return config.token ? { Authorization: `token ${config.token}` } : {};
+}
+
+/**
+ * GET `path` under the page's base URL, authenticated as the page is (token and cookie).
+ * @param {typeof fetch | undefined} get the page's fetch
+ * @param {PageConfig} config
+ * @param {string} path
+ * @param {{href: string}} location
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<Response>}
+ */
+export async function serverGet(get, config, path, location, signal) {
+  if (!get) throw new Error("pycomm: this page has no fetch");
+  const init = { headers: authHeaders(config), credentials: /** @type {const} */ ("same-origin"), signal };
+  return get(serverUrl(config, path, location), init);
 }
 
 /**
@@ -55,9 +93,8 @@ export function kernelApiUrl(config, kernel_id, location) {
 export async function kernelExists(get, config, kernel_id, location, timeout_ms) {
   if (!get) return null;
   try {
-    const headers = config.token ? { Authorization: `token ${config.token}` } : undefined;
-    const signal = AbortSignal.timeout(timeout_ms);
-    const response = await get(kernelApiUrl(config, kernel_id, location), { headers, signal });
+    const path = `api/kernels/${encodeURIComponent(kernel_id)}`;
+    const response = await serverGet(get, config, path, location, AbortSignal.timeout(timeout_ms));
     return response.status === 404 ? false : response.ok ? true : null;
   } catch {
     return null;

@@ -13,6 +13,8 @@
  * @typedef {import("./wire.js").Message} Message
  * @typedef {import("./wire.js").BufferLike} BufferLike
  * @typedef {import("./targets.js").TargetCallback} TargetCallback
+ * @typedef {{url(path: string): string, get(path: string): Promise<Response>}} Server
+ *   the page's server as the connection reaches it: its base URL, the page's token and cookie
  */
 
 export class WidgetHost {
@@ -21,14 +23,38 @@ export class WidgetHost {
    * @param {CommTable} comms the connection's comms
    * @param {ParentRoutes} routes the connection's routes of iopub messages by parent
    * @param {() => void} send_watch sends the status watch request if it is due and we are attached
+   * @param {Server} server
    */
-  constructor(connection, comms, routes, send_watch) {
+  constructor(connection, comms, routes, send_watch, server) {
     /** @type {Promise<void>} Resolves when the bridge connection is up. */
     this.ready = connection.ready;
+    /** @type {string} The kernel's id (the server's widget module finder is per kernel). */
+    this.kernel_id = connection.kernel_id;
     /** @private */ this._connection = connection;
     /** @private */ this._comms = comms;
     /** @private */ this._routes = routes;
     /** @private */ this._send_watch = send_watch;
+    /** @private */ this._server = server;
+  }
+
+  /**
+   * The absolute URL of `path` under the page's base URL (a widget library's files: a
+   * `<script src>`, the URL an AMD module finds its assets by). Same origin only.
+   * @param {string} path relative to the base URL, e.g. `comm-bridge/widgets/files/...`
+   * @returns {string}
+   */
+  server_url(path) {
+    return this._server.url(path);
+  }
+
+  /**
+   * GET `path` under the page's base URL, authenticated as the page's other requests are (its
+   * token, its cookie). The response whatever its status: the caller reads it.
+   * @param {string} path relative to the base URL
+   * @returns {Promise<Response>}
+   */
+  server_get(path) {
+    return this._server.get(path);
   }
 
   /**

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Int
+from traitlets import Bool, Enum, Float, Int, Unicode
 
 from . import EXTENSION_NAME
 from .assets import ASSETS_URL_PATTERN, AssetHandler, Assets, asset_dirs
@@ -16,6 +17,17 @@ from .page.connection import PageConnectionMixin
 from .page.gateway import GatewayPageMixin
 from .page.injection import Injector
 from .relay.registry import RelayRegistry
+from .widgets.cdn import CdnSource, is_cdn_url
+from .widgets.cdn_cache import DiskCache
+from .widgets.environments import KernelEnvironments
+from .widgets.extensions import Extensions
+from .widgets.finder import ModuleFinder
+from .widgets.handlers import (
+    FILES_URL_PATTERN,
+    MODULES_URL_PATTERN,
+    WidgetFilesHandler,
+    WidgetModulesHandler,
+)
 from .widgets.mode import WIDGETS_MODES, widgets_enabled
 
 KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
@@ -126,12 +138,51 @@ class CommBridgeApp(ExtensionApp):
         from every page connection of the server and renders widget outputs itself.""",
     )
 
+    widget_cdn = Unicode(
+        "",
+        config=True,
+        help="""A CDN or npm mirror that widget modules are loaded from when neither the
+        kernel's environment nor the server's has them, laid out as jsDelivr's
+        (https://cdn.jsdelivr.net/npm) or unpkg's (https://unpkg.com):
+        {widget_cdn}/{module}@{range}/package.json and {widget_cdn}/{module}@{version}/{path}.
+        The server fetches and caches the files and serves them itself, so pages never load
+        code from another origin. Empty (the default): off.""",
+    )
+    widget_cdn_cache_dir = Unicode(
+        "",
+        config=True,
+        help="""Where files fetched from widget_cdn are kept. Empty (the default):
+        comm-bridge/widget-cdn in the server's runtime directory.""",
+    )
+    widget_cdn_cache_size = Int(
+        512 * 1024 * 1024,
+        config=True,
+        help="Bytes of widget_cdn files kept on disk; the least recently used go first.",
+    )
+    widget_cdn_max_file = Int(
+        64 * 1024 * 1024,
+        config=True,
+        help="The largest file fetched from widget_cdn, in bytes (bigger ones are refused).",
+    )
+    widget_env_timeout = Float(
+        20.0,
+        config=True,
+        help="""Seconds a kernelspec's Python interpreter has to tell its Jupyter data paths
+        (where the widget libraries of the kernel's environment are); it runs once per
+        kernelspec.""",
+    )
+
     registry: RelayRegistry
     injector: Injector
     #: The ``widgets`` mode, decided at start for this server.
     widgets_enabled: bool
     assets: Assets
     late_sockets: LateSockets
+    widget_environments: KernelEnvironments
+    widget_extensions: Extensions
+    #: None while widget_cdn is off.
+    widget_cdn_source: CdnSource | None
+    module_finder: ModuleFinder
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None and self.serverapp.event_logger is not None
@@ -141,15 +192,48 @@ class CommBridgeApp(ExtensionApp):
         self.assets = Assets(asset_dirs())
         self.injector = Injector.from_assets(self.assets)
         self.late_sockets = LateSockets(LATE_SOCKET_TIMEOUT, self.log)
+        self._initialize_widget_modules()
         base = self.settings["kernel_websocket_connection_class"]
         self.settings["kernel_websocket_connection_class"] = page_connection_class(base)
         self.serverapp.event_logger.add_listener(
             schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
         )
 
+    def _initialize_widget_modules(self) -> None:
+        """The sources of widget libraries' modules: the kernel's, the server's, the CDN."""
+        assert self.serverapp is not None and self.serverapp.kernel_spec_manager is not None
+        self.widget_environments = KernelEnvironments(
+            self.serverapp.kernel_spec_manager, self.widget_env_timeout, self.log
+        )
+        self.widget_extensions = Extensions()
+        self.widget_cdn_source = None
+        if self.widget_cdn and not is_cdn_url(self.widget_cdn):
+            self.log.error("comm-bridge: widget_cdn %r is not an http(s) URL: off", self.widget_cdn)
+        elif self.widget_cdn:
+            directory = self.widget_cdn_cache_dir or str(
+                Path(self.serverapp.runtime_dir, "comm-bridge", "widget-cdn")
+            )
+            cache = DiskCache(Path(directory), self.widget_cdn_cache_size, self.log)
+            self.widget_cdn_source = CdnSource(
+                self.widget_cdn, cache, self.widget_cdn_max_file, self.log
+            )
+            self.log.info("comm-bridge: widget modules from %s too", self.widget_cdn)
+        self.module_finder = ModuleFinder(
+            self.widget_environments, self.widget_extensions, self.widget_cdn_source
+        )
+
     def initialize_handlers(self) -> None:
         self.handlers.append((URL_PATTERN, BridgeWebsocketHandler, {"registry": self.registry}))
         self.handlers.append((ASSETS_URL_PATTERN, AssetHandler, {"assets": self.assets}))
+        self.handlers.append(
+            (MODULES_URL_PATTERN, WidgetModulesHandler, {"finder": self.module_finder})
+        )
+        files = {
+            "environments": self.widget_environments,
+            "extensions": self.widget_extensions,
+            "cdn": self.widget_cdn_source,
+        }
+        self.handlers.append((FILES_URL_PATTERN, WidgetFilesHandler, files))
 
     async def _on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         if data.get("status") != "success":
@@ -158,6 +242,11 @@ class CommBridgeApp(ExtensionApp):
             self.registry.kernel_gone(str(data.get("kernel_id")), "the kernel was shut down")
         elif data.get("action") == "restart":
             self.registry.kernel_restarted(str(data.get("kernel_id")))
+        elif data.get("action") == "start" and self.widgets_enabled and data.get("kernel_name"):
+            self.widget_environments.warm(str(data["kernel_name"]))
 
     async def stop_extension(self) -> None:
         self.registry.close_all("the server is stopping")
+        self.widget_environments.close()
+        if self.widget_cdn_source is not None:
+            self.widget_cdn_source.close()

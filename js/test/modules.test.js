@@ -10,6 +10,7 @@ import * as pycomm from "../pycomm.js";
 const dir = new URL("../", import.meta.url);
 const modules = readdirSync(dir).filter((name) => name.endsWith(".js") && name !== "bootstrap.js");
 const source = (name) => readFileSync(new URL(name, dir), "utf8");
+const sideEffects = (name) => [...source(name).matchAll(/^import\s+"([^"]+)";/gm)].map((m) => m[1]);
 const imports = (name) => [...source(name).matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms)].map((m) => m[1]);
 
 test("js/protocol.js holds frozen constants only (tests/unit/test_protocol.py compares them with the server's)", () => {
@@ -29,6 +30,19 @@ test("modules import one another relatively, and the link knows nothing of the c
   }
   assert.ok(!imports("link.js").includes("./connection.js"));
   assert.ok(!source("link.js").includes("connection.js"));
+});
+
+test("the entry module names every module it runs: the browser fetches them in one wave", () => {
+  const reachable = new Set();
+  const visit = (name) => {
+    for (const spec of imports(name).concat(sideEffects(name))) {
+      const next = spec.slice(2);
+      if (!reachable.has(next)) reachable.add(next), visit(next);
+    }
+  };
+  visit("pycomm.js");
+  const first = new Set([...imports("pycomm.js"), ...sideEffects("pycomm.js")].map((s) => s.slice(2)));
+  assert.deepEqual([...reachable].filter((name) => !first.has(name)).sort(), []);
 });
 
 test("the widget manager knows its connection only through a WidgetHost", () => {

@@ -55,3 +55,18 @@ test("ClassicComm.handled waits for the model's handling of every message receiv
   comm.deliver({ n: 2 });
   await classic.handled();
 });
+
+test("ClassicComm keeps what comes before on_msg (a model whose class still loads) and hands it over in order, after the model's initialize", async () => {
+  const comm = fakeComm();
+  const classic = new ClassicComm(comm);
+  comm.deliver({ n: 1 }); // e.g. ipympl's canvas getting its toolbar, right after its comm_open
+  comm.deliver({ n: 2 });
+  const got = [];
+  classic.on_msg((msg) => got.push(msg.n)); // (in a model's base initialize)
+  comm.deliver({ n: 3 }); // (what comes meanwhile waits behind them)
+  assert.deepEqual(got, []); // the subclass's initialize sets its listeners first
+  await Promise.resolve();
+  assert.deepEqual(got, [1, 2, 3]);
+  comm.deliver({ n: 4 });
+  assert.deepEqual(got, [1, 2, 3, 4]);
+});

@@ -18,7 +18,31 @@ test("widget_host: one per connection, with what the widget manager uses", () =>
   assert.equal(kernel.widget_host(), host);
   assert.equal(host.ready, kernel.ready);
   const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(host)).filter((n) => n !== "constructor");
-  assert.deepEqual(methods.sort(), ["adopt", "capture", "comm_info", "open_comm", "register_target", "release", "watch_status"]);
+  assert.deepEqual(methods.sort(), [
+    "adopt", "capture", "comm_info", "open_comm", "register_target", "release", "server_get", "server_url", "watch_status",
+  ]);
+  assert.equal(host.kernel_id, "k-1");
+});
+
+test("widget_host: server URLs under the page's base URL, GETs with the page's token and cookie", async () => {
+  const asked = [];
+  const { kernel } = makeConnection({ config: { baseUrl: "/user/a/", token: "t0k" }, href: "https://hub.example/user/a/lab" });
+  kernel.options.fetch = async (url, init) => (asked.push([url, init]), { status: 200, ok: true });
+  const host = kernel.widget_host();
+  const path = "comm-bridge/widgets/kernels/k-1/modules/%40scope%2Fname?version=%5E1";
+  assert.equal(host.server_url(path), `https://hub.example/user/a/${path}`);
+  assert.equal(host.server_url("/api/x"), "https://hub.example/user/a/api/x");
+  assert.throws(() => host.server_url("//evil.example/x"), /is not on the server/);
+  assert.throws(() => host.server_url("https://evil.example/x"), /is not on the server/);
+  assert.equal((await host.server_get(path)).status, 200);
+  assert.equal(asked[0][0], `https://hub.example/user/a/${path}`);
+  assert.deepEqual(asked[0][1].headers, { Authorization: "token t0k" });
+  assert.equal(asked[0][1].credentials, "same-origin");
+  // logged in by cookie: no token, no header
+  const cookie = makeConnection({ config: { token: "" } }).kernel;
+  cookie.options.fetch = async (url, init) => (asked.push([url, init]), { status: 404, ok: false });
+  assert.equal((await cookie.widget_host().server_get("x")).status, 404);
+  assert.deepEqual(asked[1][1].headers, {});
 });
 
 test("adopt: a Comm for a comm the kernel has open, without a comm_open; one per comm_id", async () => {

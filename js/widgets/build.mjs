@@ -6,8 +6,12 @@ import { fileURLToPath } from "node:url";
 
 import * as esbuild from "esbuild";
 
+import { packagesModule, sharedVersions, unsharedCopies } from "./packages.mjs";
+
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const OUTFILE = here("dist/widgets.js");
+/** The packages federated libraries share with the bundle, and their versions (packages.mjs). */
+const SHARED = await sharedVersions(here("node_modules"));
 
 /** Font Awesome's @font-face rules name five formats: keep the woff2 one (inlined), drop the rest. */
 const woff2Only = {
@@ -53,6 +57,15 @@ const cssModule = {
   },
 };
 
+/** `import ... from "pycomm-widgets:packages"`: the shared packages, with their versions. */
+const packagesVirtual = {
+  name: "packages-module",
+  setup(build) {
+    build.onResolve({ filter: /^pycomm-widgets:packages$/ }, (args) => ({ path: args.path, namespace: "packages" }));
+    build.onLoad({ filter: /.*/, namespace: "packages" }, () => ({ contents: packagesModule(SHARED), loader: "js", resolveDir: here(".") }));
+  },
+};
+
 /** anywidget's dist is AMD (`define([...], widget_default)`): export its factory instead. */
 const anywidgetFactory = {
   name: "anywidget-factory",
@@ -87,12 +100,14 @@ const result = await esbuild.build({
   // the packages' own CSS imports: the CSS comes from cssModule; JupyterLab's icons are SVG text
   loader: { ".css": "empty", ".svg": "text" },
   define: { "process.env.NODE_ENV": '"production"' },
-  plugins: [cssModule, anywidgetFactory, noWidgets7],
+  plugins: [cssModule, packagesVirtual, anywidgetFactory, noWidgets7],
   metafile: true,
   logLevel: "warning",
 });
 const output = Object.values(result.metafile.outputs)[0];
 const external = output.imports.filter((i) => i.external && !i.path.startsWith("data:"));
 if (external.length) throw new Error(`the bundle imports at run time: ${external.map((i) => i.path).join(", ")}`);
+const copies = unsharedCopies(Object.keys(result.metafile.inputs), SHARED);
+if (copies.length) throw new Error(`the bundle has @lumino packages its share scope does not hold: ${copies.join(", ")}`);
 console.log(`${OUTFILE}: ${(output.bytes / 1024).toFixed(0)} KiB`);
 if (process.env.ANALYZE) console.log(await esbuild.analyzeMetafile(result.metafile));

@@ -69,8 +69,9 @@ class Injector:
     ) -> dict[str, Any] | None:
         """New content with the bootstrap, or None when the output doesn't use pycomm.
 
-        With ``widgets``, a widget-view output with no HTML of its own gets one that
-        mounts the widget's view.
+        With ``widgets``, a widget-view output gets HTML that mounts the widget's view, in
+        place of the fallback HTML a library may give beside it (ipympl's figure as an image):
+        a page with a widget manager shows the view, not the fallback.
         """
         data = content.get("data")
         if not isinstance(data, dict):
@@ -78,7 +79,7 @@ class Injector:
         metadata = content.get("metadata")
         asked = isinstance(metadata, dict) and bool(metadata.get(METADATA_KEY))
         html, js = data.get(HTML), data.get(JAVASCRIPT)
-        model_id = view_model_id(data) if widgets and html is None else None
+        model_id = view_model_id(data) if widgets else None
         # each text is searched for the classic names once (a library's JS can be megabytes)
         classic_in_html = isinstance(html, str) and uses_classic(html)
         classic_in_js = isinstance(js, str) and uses_classic(js)
@@ -88,11 +89,12 @@ class Injector:
             return None
         data = dict(data)
         kernel = js_string(kernel_id)
-        if isinstance(html, str) and use_html:
+        if model_id:
+            markup = view_markup(model_id, data.get(PLAIN), html)
+            data[HTML] = self._boot_html(kernel_id, markup)
+        elif isinstance(html, str) and use_html:
             body = classic_html(html, kernel) if classic_in_html else html
             data[HTML] = self._boot_html(kernel_id, body)
-        elif model_id:
-            data[HTML] = self._boot_html(kernel_id, view_markup(model_id, data.get(PLAIN)))
         if isinstance(js, str) and use_js:
             code = classic_code(js, kernel, JS_ELEMENT) if classic_in_js else js
             script = self.script(kernel_id, JS_ELEMENT)

@@ -121,6 +121,27 @@ async def test_a_widget_view_output_gets_html_that_mounts_it(page, kernel_id):
     assert '<div class="pycomm-widget"><pre>IntSlider(value=3)</pre></div>' in html
 
 
+async def test_a_widget_view_takes_the_place_of_the_fallback_html_shown_until_it_renders(
+    page, kernel_id
+):
+    """A library's own HTML for pages without widgets (ipympl's figure as an image) is not
+    what a page with a widget manager shows: the view is, with that HTML in its place until
+    it renders; HTML with scripts of its own is not kept."""
+    p = await page()
+    comm_id = await widget_comm(p)
+    view = {"version_major": 2, "version_minor": 0, "model_id": comm_id}
+    htmls = []
+    for fallback in ("<img class='static' src='data:,'>", "<b>x</b><script>alert(1)</script>"):
+        bundle = {"text/plain": "Canvas()", "text/html": fallback, VIEW: view}
+        outputs = await p.execute(f"display({bundle!r}, raw=True)")
+        content = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]
+        htmls.append(content["data"]["text/html"])
+    assert re.search(rf'pycomm\.display_widget\("{comm_id}"', htmls[0])
+    assert "<div class=\"pycomm-widget\"><img class='static' src='data:,'></div>" in htmls[0]
+    assert re.search(rf'pycomm\.display_widget\("{comm_id}"', htmls[1])
+    assert "alert(1)" not in htmls[1] and "<pre>Canvas()</pre>" in htmls[1]
+
+
 async def test_a_client_that_watches_status_gets_that_of_its_own_messages(page, bridge):
     p = await page()
     comm_id = await widget_comm(p)

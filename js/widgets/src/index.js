@@ -6,11 +6,15 @@
  */
 
 import { BridgeWidgetManager } from "./manager.js";
+import { SHARED } from "./modules.js";
 import { injectStyles } from "./styles.js";
 
 export { ANYWIDGET_VERSION } from "./anywidget.js";
 export { BridgeWidgetManager } from "./manager.js";
 export { loadClass } from "./modules.js";
+
+/** The packages that federated widget libraries share with this bundle: name -> version. */
+export const SHARED_PACKAGES = Object.freeze(Object.fromEntries(SHARED.map(([name, version]) => [name, version])));
 
 /**
  * The widget manager of a connection; the widgets' CSS goes into the page with the first one.

@@ -12,7 +12,8 @@ import { HTMLManager } from "@jupyter-widgets/html-manager/lib/htmlmanager.js";
 import { ClassicComm } from "../../classic_comm.js";
 import { Displays } from "./displays.js";
 import { typesetter } from "./latex.js";
-import { loadClass, unsupported, UnsupportedModel, unsupportedView } from "./modules.js";
+import { notShown } from "./loader.js";
+import { loadClass, UnsupportedModel, unsupportedView } from "./modules.js";
 import { withoutKnown } from "./states.js";
 
 /**
@@ -193,34 +194,42 @@ export class BridgeWidgetManager extends HTMLManager {
   }
 
   /**
+   * A widget class: from the bundle, or from the module the server finds for the kernel.
    * @param {string} className
    * @param {string} moduleName
    * @param {string} moduleVersion
    */
   loadClass(className, moduleName, moduleVersion) {
-    return loadClass(className, moduleName, moduleVersion);
+    return loadClass(className, moduleName, moduleVersion, this.host);
   }
 
   /**
-   * A model class; for a library not in the bundle, one that keeps the state (its views say why
-   * they are not shown, instead of ManagerBase's "Click to show javascript error").
+   * A model class; when its module cannot be loaded, one that keeps the state (its views say
+   * why they are not shown, instead of ManagerBase's "Click to show javascript error").
    * @param {string} className
    * @param {string} moduleName
    * @param {string} moduleVersion
    */
-  loadModelClass(className, moduleName, moduleVersion) {
-    if (unsupported(moduleName, moduleVersion)) return Promise.resolve(UnsupportedModel);
-    return super.loadModelClass(className, moduleName, moduleVersion);
+  async loadModelClass(className, moduleName, moduleVersion) {
+    try {
+      return await this.loadClass(className, moduleName, moduleVersion);
+    } catch {
+      return UnsupportedModel; // its views say why
+    }
   }
 
   /**
+   * A view class; when its module cannot be loaded, one that shows why (the server's message
+   * for a module it did not find, or the load's error).
    * @param {string} className
    * @param {string} moduleName
    * @param {string} moduleVersion
    */
-  loadViewClass(className, moduleName, moduleVersion) {
-    const why = unsupported(moduleName, moduleVersion);
-    if (why) return Promise.resolve(unsupportedView(why));
-    return super.loadViewClass(className, moduleName, moduleVersion);
+  async loadViewClass(className, moduleName, moduleVersion) {
+    try {
+      return await this.loadClass(className, moduleName, moduleVersion);
+    } catch (e) {
+      return unsupportedView(notShown(e));
+    }
   }
 }

@@ -1,16 +1,20 @@
 /**
- * The widget modules in this bundle, for the manager's `loadClass`: ipywidgets 8's own
- * (@jupyter-widgets/base, controls, output) and anywidget's. Anything else is a library that
- * ships its own frontend code in its JupyterLab extension, which this page does not have: its
- * widgets get a model that keeps their state and a view that says so.
+ * The widget modules for the manager's `loadClass`: those in this bundle, ipywidgets 8's own
+ * (@jupyter-widgets/base, controls, output) and anywidget's; any other through the page's
+ * ModuleLoader (loader.js), from the files the server finds for the kernel. A module that cannot
+ * be loaded gives its widgets a model that keeps their state and a view that says why.
  * @module modules
  */
 
 import * as base from "@jupyter-widgets/base";
 import * as controls from "@jupyter-widgets/controls";
+import { LUMINO, VERSIONS } from "pycomm-widgets:packages";
 
 import * as anywidget from "./anywidget.js";
+import { ModuleError, ModuleLoader } from "./loader.js";
 import * as output from "./output.js";
+
+/** @typedef {import("./loader.js").Server} Server */
 
 /** module name -> [the module, the major version of `_model_module_version` it serves] */
 const BUNDLED = new Map([
@@ -19,6 +23,26 @@ const BUNDLED = new Map([
   ["@jupyter-widgets/output", [output, 1]],
   ["anywidget", [anywidget, 0]],
 ]);
+
+/** What other modules may depend on: ipywidgets' modules, as an AMD library names them. */
+const BUILTINS = new Map(["@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output"]
+  .map((name) => [name, /** @type {any} */ (BUNDLED.get(name))[0]]));
+
+/**
+ * The packages of this bundle that federated libraries share, with their versions here (from
+ * node_modules, at build time: build.mjs): ipywidgets' modules and every @lumino package.
+ * @type {import("./share_scope.js").Package[]}
+ */
+export const SHARED = [...[...BUILTINS].map(([name, module]) => [name, VERSIONS[name], module]), ...LUMINO];
+
+/** @type {ModuleLoader | null} the page's: the code it loads is the page's */
+let pageLoader = null;
+
+/** The page's ModuleLoader, made on first use. */
+function loader() {
+  pageLoader ??= new ModuleLoader({ win: window, builtins: BUILTINS, shared: SHARED, registryToken: base.IJupyterWidgetRegistry });
+  return pageLoader;
+}
 
 /** @type {Set<string>} anywidget versions already warned about */
 const warned = new Set();
@@ -30,17 +54,14 @@ function majorMinor(version) {
 }
 
 /**
- * Why widgets of `moduleName` at `moduleVersion` cannot be shown here; "" when they can.
+ * Why widgets of bundled module `moduleName` at `moduleVersion` cannot be shown here; "" when
+ * they can, or when the module is not bundled (the loader tells).
  * @param {string} moduleName
  * @param {string} moduleVersion
  */
 export function unsupported(moduleName, moduleVersion) {
   const bundled = BUNDLED.get(moduleName);
-  if (!bundled) {
-    return `${moduleName} widget not shown: ${moduleName} ships its own frontend code, in a JupyterLab ` +
-      "extension that this server does not have. Third-party widget libraries are not supported without " +
-      "their extension; ipywidgets and anywidget widgets are.";
-  }
+  if (!bundled) return "";
   const [got, minor] = majorMinor(moduleVersion);
   if (moduleName === "anywidget") {
     if ((got !== 0 || minor !== 11) && !warned.has(moduleVersion)) {
@@ -55,21 +76,28 @@ export function unsupported(moduleName, moduleVersion) {
 }
 
 /**
- * The class `className` of widget module `moduleName` at `moduleVersion`.
+ * The class `className` of widget module `moduleName` at `moduleVersion`; a module not in the
+ * bundle is found by the server of `server` for its kernel. Rejects with a ModuleError.
  * @param {string} className
  * @param {string} moduleName
  * @param {string} moduleVersion
+ * @param {Server} [server] the manager's WidgetHost
  * @returns {Promise<any>}
  */
-export async function loadClass(className, moduleName, moduleVersion) {
+export async function loadClass(className, moduleName, moduleVersion, server) {
+  const bundled = BUNDLED.get(moduleName);
+  if (!bundled) {
+    if (!server) throw new ModuleError(`${moduleName} widget not shown: ${moduleName} is not in the bundle.`);
+    return loader().loadClass(server, className, moduleName, moduleVersion);
+  }
   const why = unsupported(moduleName, moduleVersion);
-  if (why) throw new Error(why);
-  const module = /** @type {any} */ (BUNDLED.get(moduleName))[0];
-  if (!module[className]) throw new Error(`no class ${className} in ${moduleName} ${moduleVersion}`);
+  if (why) throw new ModuleError(why);
+  const module = /** @type {any} */ (bundled[0]);
+  if (!module[className]) throw new ModuleError(`Widget not shown: no class ${className} in ${moduleName} ${moduleVersion}.`);
   return module[className];
 }
 
-/** The model of a widget whose library is not here: it keeps the kernel's state, nothing more. */
+/** The model of a widget whose module could not be loaded: it keeps the kernel's state, nothing more. */
 export class UnsupportedModel extends base.DOMWidgetModel {}
 
 /**

@@ -26,6 +26,32 @@ const LAYOUT = {
 const ESM = "export default { render({ model, el }) { const show = () => { el.textContent = 'any:' + model.get('count'); };" +
   " show(); model.on('change:count', show); el.onclick = () => { model.set('count', model.get('count') + 1); model.save_changes(); }; } }";
 
+// the server's module finder (docs/widget-modules.md), answered here; the files from test/libs/
+const FOUND = {
+  "smoke-amd": { module: "smoke-amd", version: "1.0.0", format: "amd", source: "kernel", base: "test/libs/smoke-amd/", entry: "index.js" },
+  "smoke-federated": {
+    module: "smoke-federated", version: "2.0.0", format: "federated", source: "kernel",
+    base: "test/libs/smoke-federated/", entry: "remoteEntry.js", extension: "./extension",
+  },
+};
+const finderAsked = [];
+async function fetchWithFinder(url, init) {
+  const match = /\/comm-bridge\/widgets\/kernels\/k-smoke\/modules\/([^?]+)\?version=(.*)$/.exec(url);
+  if (!match) return fetch(url, init);
+  const [module, range] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])];
+  finderAsked.push(`${module} ${range}`);
+  const found = FOUND[module];
+  const body = found ?? {
+    module, version: range, looked: [{ source: "kernel", where: "/venv/share/jupyter", found: null, why: "not there" }],
+    message: `${module} ${range} is not in the kernel's environment: install it there, or set CommBridgeApp.widget_cdn.`,
+  };
+  return new Response(JSON.stringify(body), { status: found ? 200 : 404, headers: { "Content-Type": "application/json" } });
+}
+const lib = (module, version, model, view, extra = {}) => ({
+  _model_module: module, _model_module_version: version, _model_name: model,
+  _view_module: module, _view_module_version: version, _view_name: view, ...extra,
+});
+
 function output_element() {
   const el = document.createElement("div");
   el.className = "pycomm-widget";
@@ -37,13 +63,17 @@ async function run() {
   const mod = await import("/client/widgets.js");
   check("the bundle exports create_manager, BridgeWidgetManager, loadClass",
     ["create_manager", "BridgeWidgetManager", "loadClass"].every((n) => typeof mod[n] === "function"), Object.keys(mod));
+  const shared = mod.SHARED_PACKAGES ?? {};
+  check("the share scope's packages: ipywidgets' modules and @lumino's, with versions",
+    ["@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output", "@lumino/widgets", "@lumino/coreutils"]
+      .every((n) => /^\d+\.\d+\.\d+/.test(shared[n] ?? "")), JSON.stringify(shared));
   check("importing the bundle adds no CSS", !document.getElementById("pycomm-widgets-style"));
 
   const kernel = new FakeKernel();
   kernel.widget("layout-1", { ...LAYOUT });
   kernel.widget("style-1", ctl("SliderStyle", { _view_module: "@jupyter-widgets/base", _view_module_version: "2.0.0", _view_name: "StyleView" }));
   kernel.widget("slider-1", ctl("IntSlider", { value: 3, min: 0, max: 10, step: 1, description: "x", layout: "IPY_MODEL_layout-1", style: "IPY_MODEL_style-1" }));
-  const connection = new KernelConnection("k-smoke", { config: { baseUrl: "/", token: "" }, WebSocket: socketClass(kernel), location: window.location, widgets: loadWidgets });
+  const connection = new KernelConnection("k-smoke", { config: { baseUrl: "/", token: "" }, WebSocket: socketClass(kernel), location: window.location, widgets: loadWidgets, fetch: fetchWithFinder });
   connection.connect();
 
   // a widget the kernel had before the page connected
@@ -151,11 +181,32 @@ async function run() {
   await connection.display_widget("math-1", f);
   check("HTMLMath without MathJax shows the TeX as text", await until(() => f.textContent.includes("area $x^2$")), f.textContent);
 
-  // a library that ships its own frontend code
-  kernel.open_widget("bq-1", { _model_module: "bqplot", _model_module_version: "^0.6.0", _model_name: "FigureModel", _view_module: "bqplot", _view_module_version: "^0.6.0", _view_name: "Figure" });
+  // a library the server does not find: its message, and the model keeps its state
+  kernel.open_widget("bq-1", lib("bqplot", "^0.6.0", "FigureModel", "Figure", { title: "kept" }));
   const g = output_element();
   await connection.display_widget("bq-1", g);
-  check("a third-party library gets an error view that says why", await until(() => /bqplot widget not shown: bqplot ships its own frontend code.*not supported without/.test(g.textContent)), g.textContent.slice(0, 300));
+  check("a library the server does not find: its view shows the server's message",
+    await until(() => g.textContent === "bqplot ^0.6.0 is not in the kernel's environment: install it there, or set CommBridgeApp.widget_cdn."),
+    g.textContent.slice(0, 300));
+  check("and its model keeps the kernel's state", (await manager.get_model("bq-1")).get("title") === "kept");
+
+  // libraries the server finds: an AMD nbextension, a federated labextension
+  kernel.open_widget("amd-1", lib("smoke-amd", "^1.0.0", "SmokeModel", "SmokeView", { value: 1 }));
+  kernel.open_widget("amd-2", lib("smoke-amd", "^1.0.0", "SmokeModel", "SmokeView", { value: 2 }));
+  const [m1, m2] = [output_element(), output_element()];
+  await Promise.all([connection.display_widget("amd-1", m1), connection.display_widget("amd-2", m2)]);
+  const amdUri = new URL("/test/libs/smoke-amd/index.js", location.href).href;
+  check("an AMD library renders, with its own URL as module.uri", await until(() => m1.textContent === `amd:1 from ${amdUri}`), m1.textContent);
+  kernel.update("amd-1", { value: 5 });
+  check("and follows the kernel", await until(() => m1.textContent.startsWith("amd:5") && m2.textContent.startsWith("amd:2")), m1.textContent + m2.textContent);
+  kernel.open_widget("fed-1", lib("smoke-federated", "^2.0.0", "FedModel", "FedView", { value: 3 }));
+  const fe = output_element();
+  await connection.display_widget("fed-1", fe);
+  check("a federated library renders: its base and Lumino are the bundle's, the library it needs the AMD one",
+    await until(() => fe.textContent === "federated:3 true function"), fe.textContent);
+  check("the server was asked once per module and range", JSON.stringify(finderAsked.sort()) ===
+    JSON.stringify(["bqplot ^0.6.0", "smoke-amd *", "smoke-amd ^1.0.0", "smoke-federated ^2.0.0"]), JSON.stringify(finderAsked));
+  check("the page's define and require are not touched", typeof window.define === "undefined" && typeof window.require === "undefined");
 
   // a model the kernel no longer has
   const h = output_element();
