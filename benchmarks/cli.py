@@ -153,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.widgets:
         progress("widgets figure: two JupyterLab servers, Chromium")
         try:
-            figure = fig_widgets.widgets_figure(size.widget_paints, size.widget_steps)
+            figure = fig_widgets.widgets_figure(
+                size.widget_paints, size.widget_steps, size.browser_runs, progress
+            )
             results["figures"]["widgets"] = figure
         except Exception as e:
             results["errors"].append(f"{type(e).__name__}: {e}")

@@ -42,10 +42,11 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("echoes_during_cell", "echoes during cell"), ("ratio_first_echo", "first/zmq"),
     ],
     "widgets": [
-        ("manager", "widget manager"), ("first_widget_ms", "first widget ms"),
-        ("warm_widget_p50_ms", "next widgets p50 ms"),
+        ("manager", "widget manager"), ("first_widget_cold_ms", "first widget, cold ms"),
+        ("first_widget_ms", "first widget ms"), ("warm_widget_p50_ms", "next widgets p50 ms"),
         ("slider_round_trip_p50_ms", "slider p50 ms"),
         ("slider_round_trip_p99_ms", "slider p99 ms"),
+        ("first_ipympl_ms", "first ipympl ms"), ("ipympl_cached", "ipympl from cache"),
     ],
     "browser": [
         ("path", "path"), ("p50_100_ms", "100B p50 ms"), ("p99_100_ms", "100B p99 ms"),
@@ -124,6 +125,26 @@ def evaluate(figures: Results) -> list[Results]:
         found.append(target("bridge 8 MB: JSON time / buffer time", row["speedup"], 10.0, at_least))
     if "browser" in figures:
         found += browser_targets(figures["browser"]["rows"])
+    if "widgets" in figures:
+        found += widget_targets(figures["widgets"]["rows"])
+    return found
+
+
+def widget_targets(rows: list[Results]) -> list[Results]:
+    """Issue 27: the first core widget of a page no slower than stock JupyterLab's, the first
+    ipympl figure within 1.5x of stock JupyterLab with ipympl's extension, and a library's files
+    served from the browser's cache once loaded."""
+    ratios = row_where(rows, manager="bridge/stock")
+    bridge = row_where(rows, manager="bridge")
+    found = [
+        target("first core widget / stock", ratios["first_widget_ms"], 1.0, at_most),
+        target("first ipympl figure / stock", ratios["first_ipympl_ms"], 1.5, at_most),
+    ]
+    if bridge.get("ipympl_cached") is not None:
+        cached = 1.0 if bridge["ipympl_cached"] else 0.0
+        found.append(
+            target("ipympl from the browser's cache on later pages", cached, 1.0, at_least)
+        )
     return found
 
 
@@ -181,7 +202,7 @@ def render(results: Results) -> str:
             continue
         out += ["", title, *table(COLUMNS[key], figure["rows"])]
         out += _notes(key, figure)
-    out += ["", "Targets (issues 7 and 16)"]
+    out += ["", "Targets (issues 7, 16 and 27)"]
     for t in results.get("targets", []):
         verdict = "PASS" if t["passed"] else "FAIL"
         out.append(f"  {verdict}  {t['name']}: {t['value']} (limit {t['limit']})")

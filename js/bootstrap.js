@@ -56,8 +56,9 @@
       return comm;
     }
     if (method === "comm_info" || method === "classic") return new Promise((resolve, reject) => boot.queue.push({ kernel_id, method, args, resolve, reject }));
-    // a widget to show: fetch the widget code beside the client, not after it
-    if (method === "display_widget") boot.widgets ??= import(new URL("widgets.js", src).href).catch(() => {});
+    // a widget to show: download the widget code beside the client, but compile it only once
+    // the client runs (its bridge connection opens meanwhile): the client's modules come first
+    if (method === "display_widget") boot.widgets ??= w.fetch?.(new URL("widgets.js", src).href).catch(() => {});
     boot.queue.push({ kernel_id, method, args });
     return undefined;
   };

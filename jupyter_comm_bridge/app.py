@@ -17,12 +17,12 @@ from .page.connection import PageConnectionMixin
 from .page.gateway import GatewayPageMixin
 from .page.injection import Injector
 from .relay.registry import RelayRegistry
-from .widgets.cdn import CdnSource, is_cdn_url
-from .widgets.cdn_cache import DiskCache
-from .widgets.environments import KernelEnvironments
-from .widgets.extensions import Extensions
-from .widgets.finder import ModuleFinder
-from .widgets.handlers import (
+from .widgets.libraries.cdn import CdnSource, is_cdn_url
+from .widgets.libraries.cdn_cache import DiskCache
+from .widgets.libraries.environments import KernelEnvironments
+from .widgets.libraries.extensions import Extensions
+from .widgets.libraries.finder import ModuleFinder
+from .widgets.libraries.handlers import (
     FILES_URL_PATTERN,
     MODULES_URL_PATTERN,
     WidgetFilesHandler,

@@ -1,9 +1,9 @@
-// The AMD runner of the widget manager (js/widgets/src/amd.js): nbextension files run with a
+// The AMD runner of the widget manager (js/widgets/src/libraries/amd.js): nbextension files run with a
 // define of their own, their dependencies from the bundle, from the same file, or loaded.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { AmdModules, defineCall, evaluate } from "../widgets/src/amd.js";
+import { AmdModules, defineCall, evaluate } from "../widgets/src/libraries/amd.js";
 
 const BASE = { DOMWidgetView: class {}, name: "base" };
 const URL_OF = (name) => `http://host/base/comm-bridge/widgets/files/server/nbextensions/${name}/1.0.0/index.js`;
@@ -126,7 +126,7 @@ test("a module is made once per page: a second URL for the same name is not load
 });
 
 test("a file's code sees document.currentScript as its own <script src> (webpack's auto publicPath)", async () => {
-  const { asScript } = await import("../widgets/src/amd.js");
+  const { asScript } = await import("../widgets/src/libraries/amd.js");
   const doc = {};
   const seen = asScript(doc, "http://h/files/lib/index.js", () => doc.currentScript.src);
   assert.equal(seen, "http://h/files/lib/index.js");

@@ -1,11 +1,11 @@
-// Federated JupyterLab extensions in the widget manager (js/widgets/src/federation.js,
+// Federated JupyterLab extensions in the widget manager (js/widgets/src/libraries/federation.js,
 // share_scope.js): a container on a fake window, initialized with the page's share scope, its
 // widget plugins activated with our registry.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Federation, pluginsOf, sayMissing } from "../widgets/src/federation.js";
-import { FROM, shareScope } from "../widgets/src/share_scope.js";
+import { Federation, pluginsOf, sayMissing } from "../widgets/src/libraries/federation.js";
+import { FROM, shareScope } from "../widgets/src/libraries/share_scope.js";
 import { recorder } from "./fake.js";
 
 /** A Lumino Token, as @lumino/coreutils makes them. */

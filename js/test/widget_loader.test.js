@@ -1,9 +1,9 @@
-// The widget module loader (js/widgets/src/loader.js): the server asked once per module and
+// The widget module loader (js/widgets/src/libraries/loader.js): the server asked once per module and
 // range, the module loaded as it found it, and every failure a message for the widget's view.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { findPath, ModuleError, ModuleLoader, notShown } from "../widgets/src/loader.js";
+import { findPath, ModuleError, ModuleLoader, notShown } from "../widgets/src/libraries/loader.js";
 
 const BASE_URL = "http://host/user/a/";
 const REGISTRY = { name: "jupyter.extensions.jupyterWidgetRegistry" };

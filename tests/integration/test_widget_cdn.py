@@ -18,7 +18,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from traitlets.config import Config
 
-from jupyter_comm_bridge.widgets.semver import parse_version, satisfies
+from jupyter_comm_bridge.widgets.libraries.semver import parse_version, satisfies
 
 MODULE = "cdn-widgets"
 INDEX = b'define(["@jupyter-widgets/base"], function (base) { return {cdn: 1}; });\n'

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import pytest
 from jupyter_server.gateway.managers import GatewayKernelManager, GatewayKernelSpecManager
 
-from jupyter_comm_bridge.widgets import environments as environments_module
-from jupyter_comm_bridge.widgets.environments import (
+from jupyter_comm_bridge.widgets.libraries import environments as environments_module
+from jupyter_comm_bridge.widgets.libraries.environments import (
     KernelEnvironments,
     interpreter,
     spec_environ,

@@ -1,10 +1,10 @@
-"""npm semver ranges as widget models write them (jupyter_comm_bridge.widgets.semver)."""
+"""npm semver ranges as widget models write them (jupyter_comm_bridge.widgets.libraries.semver)."""
 
 from __future__ import annotations
 
 import pytest
 
-from jupyter_comm_bridge.widgets.semver import (
+from jupyter_comm_bridge.widgets.libraries.semver import (
     is_exact_version,
     is_range,
     parse_version,

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from jupyter_comm_bridge.widgets.cdn_cache import PARTIAL, DiskCache
+from jupyter_comm_bridge.widgets.libraries.cdn_cache import PARTIAL, DiskCache
 
 LOG = logging.getLogger("test")
 

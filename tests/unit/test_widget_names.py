@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_comm_bridge.widgets.cdn import _stays_within, is_cdn_url
-from jupyter_comm_bridge.widgets.finder import message, mismatch
-from jupyter_comm_bridge.widgets.handlers import media_type
-from jupyter_comm_bridge.widgets.shapes import (
+from jupyter_comm_bridge.widgets.libraries.cdn import _stays_within, is_cdn_url
+from jupyter_comm_bridge.widgets.libraries.finder import message, mismatch
+from jupyter_comm_bridge.widgets.libraries.handlers import media_type
+from jupyter_comm_bridge.widgets.libraries.shapes import (
     files_base,
     is_kernelspec_name,
     is_npm_name,

@@ -12,7 +12,7 @@ import { HTMLManager } from "@jupyter-widgets/html-manager/lib/htmlmanager.js";
 import { ClassicComm } from "../../classic_comm.js";
 import { Displays } from "./displays.js";
 import { typesetter } from "./latex.js";
-import { notShown } from "./loader.js";
+import { notShown } from "./libraries/loader.js";
 import { loadClass, UnsupportedModel, unsupportedView } from "./modules.js";
 import { withoutKnown } from "./states.js";
 

@@ -11,10 +11,10 @@ import * as controls from "@jupyter-widgets/controls";
 import { LUMINO, VERSIONS } from "pycomm-widgets:packages";
 
 import * as anywidget from "./anywidget.js";
-import { ModuleError, ModuleLoader } from "./loader.js";
+import { ModuleError, ModuleLoader } from "./libraries/loader.js";
 import * as output from "./output.js";
 
-/** @typedef {import("./loader.js").Server} Server */
+/** @typedef {import("./libraries/loader.js").Server} Server */
 
 /** module name -> [the module, the major version of `_model_module_version` it serves] */
 const BUNDLED = new Map([
@@ -31,7 +31,7 @@ const BUILTINS = new Map(["@jupyter-widgets/base", "@jupyter-widgets/controls", 
 /**
  * The packages of this bundle that federated libraries share, with their versions here (from
  * node_modules, at build time: build.mjs): ipywidgets' modules and every @lumino package.
- * @type {import("./share_scope.js").Package[]}
+ * @type {import("./libraries/share_scope.js").Package[]}
  */
 export const SHARED = [...[...BUILTINS].map(([name, module]) => [name, VERSIONS[name], module]), ...LUMINO];
 

@@ -28,7 +28,7 @@ from jupyter_core.paths import jupyter_path
 from jupyter_core.utils import ensure_async
 from jupyter_server.gateway.managers import GatewayKernelManager, GatewayKernelSpecManager
 
-from ..wire.bounded import Recent
+from ...wire.bounded import Recent
 
 #: What the interpreter runs. The working directory is taken off ``sys.path`` first, so that
 #: no file where the server runs is imported; the answer follows a marker, so that whatever a

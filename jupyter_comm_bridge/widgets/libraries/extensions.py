@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ..wire.bounded import Recent
+from ...wire.bounded import Recent
 from .shapes import Format, Kind, NotServed, relative_parts
 
 AMD_ENTRY = "index.js"

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from ..wire.bounded import Recent
+from ...wire.bounded import Recent
 from .cdn_cache import DiskCache
 from .semver import is_exact_version, satisfies
 from .shapes import (
