@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from .kernel.subshells import SUBSHELL_MODES
 from .page.connection import PageConnectionMixin
 from .page.gateway import GatewayPageMixin
 from .page.injection import Injector
+from .page.outputs import URL_PATTERN as OUTPUTS_URL_PATTERN
+from .page.outputs import OutputsHandler
+from .page.voila import configure_voila, is_dashboard_kernel
 from .relay.registry import RelayRegistry
 from .widgets.libraries.cdn import CdnSource, is_cdn_url
 from .widgets.libraries.cdn_cache import DiskCache
@@ -55,6 +59,13 @@ class CommBridgeApp(ExtensionApp):
         help="""Seconds during which a comm the kernel opens for a target no bridge client
         has registered yet stays claimable: its messages are kept, and the page's automatic
         comm_close is held back. 0 turns this off.""",
+    )
+    dashboard_claim_window = Float(
+        120.0,
+        config=True,
+        help="""claim_window for the kernels Voila starts for its pages: Voila runs every cell
+        before the page loads, so a comm a cell opens (``%matplotlib notebook``'s figure) waits
+        that long for the page to register its target.""",
     )
     pending_limit = Int(
         32 * 1024 * 1024,
@@ -134,8 +145,10 @@ class CommBridgeApp(ExtensionApp):
         config=True,
         help="""Widgets (ipywidgets, anywidget) for pages with no widget manager of their own:
         "auto" (on unless this server's environment has a widget frontend, jupyterlab_widgets
-        or widgetsnbextension), "on" or "off". When on, the bridge owns the widgets' comms
-        from every page connection of the server and renders widget outputs itself.""",
+        or widgetsnbextension), "on" or "off". When on, the bridge keeps the widgets' comms
+        from a browser page's kernel connection and renders its widget outputs, until that page
+        shows a widget manager of its own (a comm_info_request for jupyter.widget or a comm_open
+        on jupyter.widget.control); other clients (VS Code) get the stock protocol.""",
     )
 
     widget_cdn = Unicode(
@@ -195,6 +208,8 @@ class CommBridgeApp(ExtensionApp):
         self._initialize_widget_modules()
         base = self.settings["kernel_websocket_connection_class"]
         self.settings["kernel_websocket_connection_class"] = page_connection_class(base)
+        if importlib.util.find_spec("voila") is not None:
+            configure_voila(self.serverapp.config, self.widgets_enabled)
         self.serverapp.event_logger.add_listener(
             schema_id=KERNEL_ACTIONS, listener=self._on_kernel_action
         )
@@ -225,6 +240,10 @@ class CommBridgeApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         self.handlers.append((URL_PATTERN, BridgeWebsocketHandler, {"registry": self.registry}))
         self.handlers.append((ASSETS_URL_PATTERN, AssetHandler, {"assets": self.assets}))
+        outputs = {"injector": self.injector, "registry": self.registry}
+        self.handlers.append(
+            (OUTPUTS_URL_PATTERN, OutputsHandler, {**outputs, "widgets": self.widgets_enabled})
+        )
         self.handlers.append(
             (MODULES_URL_PATTERN, WidgetModulesHandler, {"finder": self.module_finder})
         )
@@ -242,8 +261,24 @@ class CommBridgeApp(ExtensionApp):
             self.registry.kernel_gone(str(data.get("kernel_id")), "the kernel was shut down")
         elif data.get("action") == "restart":
             self.registry.kernel_restarted(str(data.get("kernel_id")))
-        elif data.get("action") == "start" and self.widgets_enabled and data.get("kernel_name"):
-            self.widget_environments.warm(str(data["kernel_name"]))
+        elif data.get("action") == "start":
+            kernel_name = str(data.get("kernel_name") or "")
+            await self._on_kernel_start(str(data.get("kernel_id")), kernel_name)
+
+    async def _on_kernel_start(self, kernel_id: str, kernel_name: str) -> None:
+        if self.widgets_enabled and kernel_name:
+            self.widget_environments.warm(kernel_name)
+        kernels = self.serverapp.kernel_manager if self.serverapp else None
+        if kernels is None or kernel_id not in kernels:
+            return
+        if is_dashboard_kernel(kernels.get_kernel(kernel_id)):
+            # listening from the start: the comms Voila's run opens are kept for its page
+            relay = self.registry.relay(kernel_id)
+            relay.routing.claim_window = self.dashboard_claim_window
+            try:
+                await relay.connect()
+            except Exception:
+                self.log.exception("comm-bridge: cannot listen to dashboard kernel %s", kernel_id)
 
     async def stop_extension(self) -> None:
         self.registry.close_all("the server is stopping")

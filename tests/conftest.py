@@ -47,11 +47,13 @@ def bridge(jp_ws_fetch: Any, kernel_id: str) -> Callable[..., Awaitable[Bridge]]
 
 
 @pytest.fixture
-def page(jp_ws_fetch: Any, kernel_id: str) -> Callable[..., Awaitable[Page]]:
-    """Connect a JupyterLab-like page to the kernel's own channels."""
+def page(jp_ws_fetch: Any, kernel_id: str, jp_http_port: int) -> Callable[..., Awaitable[Page]]:
+    """Connect a JupyterLab-like page to the kernel's own channels (a browser's, with the
+    ``Origin`` of the server's own pages)."""
 
     async def connect(protocol: str = "v1", kid: str | None = None, **kw: Any) -> Page:
         path = ("api", "kernels", kid or kernel_id, "channels")
+        kw.setdefault("headers", {"Origin": f"http://localhost:{jp_http_port}"})
         return await Page.connect(jp_ws_fetch, *path, protocol=protocol, **kw)
 
     return connect

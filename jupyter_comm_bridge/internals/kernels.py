@@ -29,3 +29,11 @@ def uncounted(multi_kernel_manager: Any, kernel_id: str, count: int) -> Iterator
     finally:
         if kernel_id in counts:
             counts[kernel_id] += count
+
+
+def launch_env(kernel: Any) -> dict[str, str]:
+    """The environment a kernel was started with (jupyter_client's private ``_launch_args``;
+    empty where it has none)."""
+    args = getattr(kernel, "_launch_args", None)
+    env = args.get("env") if isinstance(args, dict) else None
+    return env if isinstance(env, dict) else {}

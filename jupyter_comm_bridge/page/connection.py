@@ -20,12 +20,12 @@ from jupyter_client.session import Session
 from .. import EXTENSION_NAME
 from ..internals.iopub import iopub_by_reference
 from ..internals.kernels import uncounted
-from ..widgets.captures import Captures
 from ..wire.decode import decode_frame
 from ..wire.kernel_frames import DELIMITER, split_zmq, zmq_parts
 from ..wire.message import Frame, MalformedMessage, WireMessage
 from ..wire.protocol import LEGACY_PROTOCOL
 from .verdict import DROP, BridgeApp, header_hints, verdict
+from .widgets import PageWidgets, is_browser_page
 
 
 class PageConnectionMixin:
@@ -44,12 +44,15 @@ class PageConnectionMixin:
         return bridge
 
     @property
-    def _captures(self) -> Captures:
-        """What this connection's Output widgets capture (widgets.Captures)."""
-        captures: Captures | None = getattr(self, "_comm_bridge_captures", None)
-        if captures is None:
-            captures = self._comm_bridge_captures = Captures()
-        return captures
+    def _widgets(self) -> PageWidgets:
+        """Whose manager serves this connection's widgets; what its Output widgets capture."""
+        widgets: PageWidgets | None = getattr(self, "_comm_bridge_widgets", None)
+        if widgets is None:
+            bridge = self._bridge
+            serves = bridge is not None and bridge.widgets_enabled
+            serves = serves and is_browser_page(self.websocket_handler.request)
+            widgets = self._comm_bridge_widgets = PageWidgets(serves)
+        return widgets
 
     def connect(self) -> Any:
         bridge = self._bridge
@@ -87,21 +90,34 @@ class PageConnectionMixin:
         """The arguments to pass on, or () when the page must not get the message."""
         stream, msg_list = args[0], args[1]
         channel = stream if isinstance(stream, str) else getattr(stream, "channel", "")
-        out = to_page(bridge, self.kernel_id, channel, msg_list, self.session, self._captures)
+        out = to_page(bridge, self.kernel_id, channel, msg_list, self.session, self._widgets)
         return () if out is None else (stream, out, *args[2:])
 
     def handle_incoming_message(self, incoming_msg: Frame) -> None:
         bridge = self._bridge
-        if bridge is not None and _may_be_comm_close(incoming_msg):
-            forward = functools.partial(super().handle_incoming_message, incoming_msg)  # type: ignore[misc]
+        if bridge is not None:
             try:
-                if held_from_kernel(
-                    bridge, self.kernel_id, incoming_msg, self.subprotocol, forward
-                ):
+                if self._from_page(bridge, incoming_msg):
                     return
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message from the page")
         super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
+
+    def _from_page(self, bridge: BridgeApp, frame: Frame) -> bool:
+        """A message from the page: True when the bridge keeps it from the kernel."""
+        widgets = self._widgets
+        if widgets.shows_own_manager(frame, self.subprotocol, self.session):
+            self.log.info(
+                "comm-bridge: a page of kernel %s has a widget manager of its own: it gets"
+                " the widgets' comms",
+                self.kernel_id,
+            )
+        if not _may_be_comm_close(frame):
+            return False
+        forward = functools.partial(super().handle_incoming_message, frame)  # type: ignore[misc]
+        return held_from_kernel(
+            bridge, self.kernel_id, frame, self.subprotocol, forward, widgets.own_manager
+        )
 
 
 def to_page(
@@ -110,7 +126,7 @@ def to_page(
     channel: str,
     msg_list: list[bytes],
     session: Session,
-    captures: Captures,
+    widgets: PageWidgets,
 ) -> list[bytes] | None:
     """The message the page gets instead of ``msg_list``, or None for none."""
     if channel != "iopub":
@@ -118,14 +134,14 @@ def to_page(
     idx, parts = split_zmq(msg_list)
     raw_header = parts[0]
     relay = bridge.registry.get(kernel_id)
-    hints = header_hints(relay is not None, bridge.widgets_enabled, bool(captures))
+    hints = header_hints(relay is not None, widgets.bridge_serves, bool(widgets.captures))
     if not any(hint in raw_header for hint in hints):
         return msg_list
     header = session.unpack(raw_header)
     if not isinstance(header, dict):
         return msg_list
     msg = WireMessage(channel, parts, header)
-    change = verdict(bridge, relay, kernel_id, msg, session, captures)
+    change = verdict(bridge, relay, kernel_id, msg, session, widgets)
     if change is None:
         return msg_list
     if change is DROP:
@@ -151,8 +167,10 @@ def held_from_kernel(
     frame: Frame,
     subprotocol: str | None,
     forward: Any,
+    own_manager: bool = False,
 ) -> bool:
-    """A ``comm_close`` from the page: True when the bridge keeps it from the kernel."""
+    """A ``comm_close`` from the page: True when the bridge keeps it from the kernel
+    (``own_manager``: the page has a widget manager of its own)."""
     relay = bridge.registry.get(kernel_id)
     if relay is None:
         return False
@@ -164,4 +182,4 @@ def held_from_kernel(
     if msg.msg_type != "comm_close":
         return False
     comm_id = msg.comm_id(relay.unpack)
-    return comm_id is not None and relay.page.page_closes(comm_id, forward)
+    return comm_id is not None and relay.page.page_closes(comm_id, forward, own_manager)

@@ -19,19 +19,19 @@ from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado.websocket import WebSocketClosedError
 
 from ..internals.gateway import GatewayConnectionHooks, take_opening_socket
-from ..widgets.captures import Captures
 from ..wire.decode import decode_frame
 from ..wire.message import Frame, MalformedMessage
 from ..wire.protocol import LEGACY_PROTOCOL
 from .verdict import DROP, BridgeApp, header_hints, verdict
+from .widgets import PageWidgets
 
 
 def frame_to_page(
-    bridge: BridgeApp, kernel_id: str, frame: Frame, session: Session, captures: Captures
+    bridge: BridgeApp, kernel_id: str, frame: Frame, session: Session, widgets: PageWidgets
 ) -> Frame | None:
     """The frame the page gets instead of ``frame`` (legacy protocol), or None for none."""
     relay = bridge.registry.get(kernel_id)
-    hints = header_hints(relay is not None, bridge.widgets_enabled, bool(captures))
+    hints = header_hints(relay is not None, widgets.bridge_serves, bool(widgets.captures))
     if isinstance(frame, str):
         found = any(hint.decode() in frame for hint in hints)
     else:
@@ -44,7 +44,7 @@ def frame_to_page(
         return frame
     if msg.channel != "iopub":
         return frame
-    change = verdict(bridge, relay, kernel_id, msg, session, captures)
+    change = verdict(bridge, relay, kernel_id, msg, session, widgets)
     if change is DROP:
         return None
     if change is None or not isinstance(frame, str):
@@ -64,7 +64,7 @@ class GatewayPageMixin(GatewayConnectionHooks):
     log: Any
     disconnected: bool
     _bridge: BridgeApp | None
-    _captures: Captures
+    _widgets: PageWidgets
 
     async def connect(self) -> None:
         """After any socket an earlier connection of this page left open is closed."""
@@ -94,7 +94,7 @@ class GatewayPageMixin(GatewayConnectionHooks):
         bridge = self._bridge
         if bridge is not None and len(args) == 1:
             try:
-                out = frame_to_page(bridge, self.kernel_id, args[0], self.session, self._captures)
+                out = frame_to_page(bridge, self.kernel_id, args[0], self.session, self._widgets)
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message to the page")
                 out = args[0]
@@ -108,7 +108,7 @@ class GatewayPageMixin(GatewayConnectionHooks):
         out: Frame | None = frame
         if bridge is not None:
             try:
-                out = frame_to_page(bridge, self.kernel_id, frame, self.session, self._captures)
+                out = frame_to_page(bridge, self.kernel_id, frame, self.session, self._widgets)
             except Exception:
                 self.log.exception("comm-bridge: error inspecting a message to the page")
         if out is not None:

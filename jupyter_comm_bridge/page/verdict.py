@@ -12,13 +12,14 @@ from jupyter_client.session import Session
 from ..internals.gateway import LateSockets
 from ..relay.registry import RelayRegistry
 from ..relay.relay import KernelRelay
-from ..widgets.captures import OUTPUT_TYPES, Captures
+from ..widgets.captures import OUTPUT_TYPES
 from ..widgets.mode import WIDGET_TARGET
 from ..widgets.views import VIEW_MIMETYPE
 from ..wire.message import Unpack, WireMessage
 from ..wire.protocol import COMM_TYPES
 from .classic import runs_classic
 from .injection import DISPLAY_TYPES, Injector, with_html_source
+from .widgets import PageWidgets
 
 #: Cheap tests on the raw header bytes, before any parsing: on a kernel with no relay only
 #: outputs (and, with widgets, widget comm_opens) concern the bridge; comms and status need a
@@ -55,10 +56,10 @@ def verdict(
     kernel_id: str,
     msg: WireMessage,
     session: Session,
-    captures: Captures,
+    page: PageWidgets,
 ) -> Any:
     """What becomes of a message to the page (``relay``: the kernel's, if it has one;
-    ``captures``: what the connection's Output widgets capture).
+    ``page``: whose manager serves the connection's widgets, what its Output widgets capture).
 
     None: it passes on; DROP: the page must not get it; a dict: its new content.
     """
@@ -66,10 +67,11 @@ def verdict(
     if relay is None and bridge.widgets_enabled and msg_type == "comm_open":
         if msg.target_name(unpack) == WIDGET_TARGET:
             relay = bridge.registry.relay(kernel_id)  # the bridge keeps widgets' comms
+    captures = page.captures
     if relay is not None and msg_type in COMM_TYPES:
-        if bridge.widgets_enabled:
+        if page.bridge_serves:
             captures.note(msg, unpack)
-        return DROP if relay.page.hides(msg) else None
+        return DROP if relay.page.hides(msg, page.own_manager) else None
     if relay is not None and msg_type == "status":
         # busy/idle around the bridge's own requests would make the page's indicator flicker
         return DROP if relay.page.sent_by_bridge(msg.parent_header(unpack).get("msg_id")) else None
@@ -78,17 +80,23 @@ def verdict(
             relay.page.captured(msg)
             return DROP
     if msg_type in DISPLAY_TYPES:
-        return _display(bridge, relay, kernel_id, msg, unpack)
+        return _display(bridge, relay, kernel_id, msg, unpack, page.bridge_serves)
     return None
 
 
 def _display(
-    bridge: BridgeApp, relay: KernelRelay | None, kernel_id: str, msg: WireMessage, unpack: Unpack
+    bridge: BridgeApp,
+    relay: KernelRelay | None,
+    kernel_id: str,
+    msg: WireMessage,
+    unpack: Unpack,
+    widgets: bool,
 ) -> dict[str, Any] | None:
-    """The new content of a display message, or None."""
-    if _may_inject(bridge, msg.parts[3]):
+    """The new content of a display message (``widgets``: the bridge serves the page's
+    widgets), or None."""
+    if _may_inject(msg.parts[3], widgets):
         original = msg.content(unpack)
-        content = bridge.injector.inject(kernel_id, original, bridge.widgets_enabled)
+        content = bridge.injector.inject(kernel_id, original, widgets)
         if content is not None:
             relay = bridge.registry.relay(kernel_id)  # the bridge is in use: keep comms claimable
             if runs_classic(original):
@@ -100,11 +108,11 @@ def _display(
     return None
 
 
-def _may_inject(bridge: BridgeApp, raw_content: bytes) -> bool:
+def _may_inject(raw_content: bytes, widgets: bool) -> bool:
     return (
         b"pycomm" in raw_content
         or _may_be_classic(raw_content)
-        or (bridge.widgets_enabled and VIEW_MIMETYPE.encode() in raw_content)
+        or (widgets and VIEW_MIMETYPE.encode() in raw_content)
     )
 
 

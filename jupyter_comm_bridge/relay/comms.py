@@ -63,6 +63,8 @@ class CommTable:
         #: Bridge comms the kernel closed lately: the page's copy of the close, which may come
         #: after the relay's, is hidden too.
         self._closed: RecentKeys[str] = RecentKeys(CLOSED_LIMIT)
+        #: Those of them of owned targets (shared with pages that have a manager of their own).
+        self._closed_owned: RecentKeys[str] = RecentKeys(CLOSED_LIMIT)
 
     # --- what clients do -------------------------------------------------
 
@@ -187,6 +189,8 @@ class CommTable:
             if msg.msg_type == "comm_close":
                 del self.comms[comm_id]
                 self._closed.note(comm_id)  # the page's copy of this close is the bridge's too
+                if record.target_name in self.owned_targets:
+                    self._closed_owned.note(comm_id)
             if not record.clients and self._owned(record):
                 self._keep_unclaimed(record.target_name, msg)
             return set(record.clients)
@@ -196,11 +200,26 @@ class CommTable:
             self._keep(pending, msg)
         return set()
 
-    def hides_from_page(self, msg: WireMessage, comm_id: str, target_name: str | None) -> bool:
-        """Is this kernel message bridge traffic the page must not see?"""
+    def hides_from_page(
+        self, msg: WireMessage, comm_id: str, target_name: str | None, shares_owned: bool = False
+    ) -> bool:
+        """Is this kernel message bridge traffic the page must not see? With ``shares_owned``
+        (the page has a widget manager of its own), comms of owned targets are the page's too."""
+        if shares_owned and self.of_owned_target(comm_id, target_name):
+            return False
         if msg.msg_type == "comm_open":
             return bool(self.targets.get(target_name or "")) or target_name in self.owned_targets
         return comm_id in self.comms or comm_id in self._closed
+
+    def of_owned_target(self, comm_id: str, target_name: str | None = None) -> bool:
+        """Whether ``comm_id`` (opened on ``target_name``, if known) is, or lately was, a comm
+        of an owned target."""
+        if target_name is not None:
+            return target_name in self.owned_targets
+        record = self.comms.get(comm_id)
+        if record is not None:
+            return record.target_name in self.owned_targets
+        return comm_id in self._closed_owned
 
     def closed_by_kernel(self, comm_id: str) -> bool:
         """Did the kernel close this bridge comm lately (a client's close may cross it)?"""

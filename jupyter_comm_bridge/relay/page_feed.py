@@ -36,13 +36,14 @@ class PageFeed:
         #: Notebook: their HTML outputs keep their source for it (injection.with_html_source).
         self.classic_runs: RecentKeys[str] = RecentKeys(CLASSIC_RUNS)
 
-    def hides(self, msg: WireMessage) -> bool:
-        """A comm message on its way to the page; True if the page must not get it."""
+    def hides(self, msg: WireMessage, own_manager: bool = False) -> bool:
+        """A comm message on its way to the page; True if the page must not get it.
+        ``own_manager``: the page has a widget manager of its own, so widgets' comms are its too."""
         comm_id = msg.comm_id(self.unpack)
         if comm_id is None:
             return False
         target_name = msg.target_name(self.unpack) if msg.msg_type == "comm_open" else None
-        hide = self.table.hides_from_page(msg, comm_id, target_name)
+        hide = self.table.hides_from_page(msg, comm_id, target_name, own_manager)
         if self._routes_copies():
             self.routing.route_comm(msg)
         return hide
@@ -63,8 +64,13 @@ class PageFeed:
         """Whether ``msg_id`` is a request the relay sent (its own or a client's)."""
         return self.link.sent(msg_id)
 
-    def page_closes(self, comm_id: str, forward: Callable[[], None]) -> bool:
-        """The page closes ``comm_id``; True if the bridge keeps it from the kernel."""
+    def page_closes(
+        self, comm_id: str, forward: Callable[[], None], own_manager: bool = False
+    ) -> bool:
+        """The page closes ``comm_id``; True if the bridge keeps it from the kernel. A page
+        with a widget manager of its own closes widgets as on a stock server."""
+        if own_manager and self.table.of_owned_target(comm_id):
+            return False
         if comm_id in self.table.comms:
             self.log.debug("comm-bridge: dropping page comm_close of bridge comm %s", comm_id)
             return True

@@ -44,6 +44,9 @@ class KernelRouting:
         self._expiry: object | None = None
         #: What the kernel's Output widgets capture, in the order the clients get messages.
         self.captures = Captures()
+        #: Seconds a kernel-opened comm of a target nobody registered stays claimable (longer
+        #: for a dashboard's kernel, whose page loads once every cell has run).
+        self.claim_window = settings.claim_window
 
     def handle(self, msg: WireMessage) -> None:
         """Handle one message from the kernel: the exception boundary for it."""
@@ -77,7 +80,7 @@ class KernelRouting:
             self.captures.note(msg, self.unpack)
         target_name = msg.target_name(self.unpack) if msg.msg_type == "comm_open" else None
         now = IOLoop.current().time()
-        window = self.settings.claim_window
+        window = self.claim_window
         for session_id in self.table.route_kernel_message(msg, comm_id, target_name, now, window):
             self.state.deliver(session_id, msg)
         if self.table.pending:

@@ -177,13 +177,13 @@ async def test_big_buffers_reach_the_page_and_a_client_from_iopub_by_reference(
 
 def test_messages_the_bridge_does_not_need_are_passed_by_identity(jp_serverapp):
     from jupyter_comm_bridge.page.connection import to_page
-    from jupyter_comm_bridge.widgets.captures import Captures
+    from jupyter_comm_bridge.page.widgets import PageWidgets
 
     header = json.dumps({"msg_type": "stream", "msg_id": "1"}).encode()
     msg_list = [b"topic", b"<IDS|MSG>", b"sig", header, b"{}", b"{}", b'{"name": "comm_"}']
     session, bridge = Session(), bridge_app(jp_serverapp)
-    assert to_page(bridge, "k", "iopub", msg_list, session, Captures()) is msg_list
-    assert to_page(bridge, "k", "shell", msg_list, session, Captures()) is msg_list
+    assert to_page(bridge, "k", "iopub", msg_list, session, PageWidgets(True)) is msg_list
+    assert to_page(bridge, "k", "shell", msg_list, session, PageWidgets(True)) is msg_list
 
 
 async def test_bridge_session_id_never_replaces_the_page(bridge, page):

@@ -234,3 +234,70 @@ async def test_with_widgets_off_the_page_sees_widget_comms_as_on_a_stock_server(
     data = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]["data"]
     assert "text/html" not in data
     assert json.dumps(data[VIEW])
+
+
+# --- per page: whose manager serves a connection's widgets -----------------------------------
+
+
+def comm_opens(client: Page) -> list[str]:
+    return [
+        m["content"]["comm_id"]
+        for m in client.messages
+        if m["header"]["msg_type"] == "comm_open"
+        and m["content"].get("target_name") == "jupyter.widget"
+    ]
+
+
+async def test_a_client_that_is_no_browser_page_speaks_the_widget_protocol_itself(
+    page, jp_ws_fetch, kernel_id, bridge
+):
+    """As VS Code does: its connection (no ``Origin``: not a page that could run the bridge's
+    manager) gets every widget comm_open and syncs a slider both ways, while a browser page of
+    the same kernel, whose widgets are the bridge's, never sees them."""
+    browser = await page()
+    own = await Page.connect(jp_ws_fetch, "api", "kernels", kernel_id, "channels")
+    own.known_targets.add("jupyter.widget")  # its manager handles the target: no close
+    comm_id = await widget_comm(browser)
+    await until_seen(own, comm_id)
+    assert comm_opens(browser) == []
+    await own.send(
+        "comm_msg", {"comm_id": comm_id, "data": {"method": "update", "state": {"value": 5}}}
+    )
+    assert await browser.eventually("got") == [{"method": "update", "state": {"value": 5}}]
+    await browser.execute('widget.send({"method": "update", "state": {"value": 6}})')
+    sent = await own.wait_for(
+        lambda m: m["header"]["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id
+    )
+    assert sent["content"]["data"]["state"] == {"value": 6}
+    client = await bridge()  # the bridge's manager of the browser page has the widget too
+    await client.register("jupyter.widget")
+    await client.comm_msg(comm_id, {"method": "update", "state": {"value": 4}})
+    assert (await browser.eventually("got"))[-1] == {"method": "update", "state": {"value": 4}}
+    assert await browser.evaluate("not widget._closed")
+
+
+async def until_seen(client: Page, comm_id: str) -> None:
+    await client.wait_for(
+        lambda m: m["header"]["msg_type"] == "comm_open" and m["content"]["comm_id"] == comm_id
+    )
+
+
+async def test_a_page_whose_manager_shows_itself_gets_the_stock_protocol(page):
+    """A browser page with a widget manager of its own (JupyterLab with jupyterlab_widgets,
+    Voila's manager) asks for the kernel's widgets when it connects: from then on it gets the
+    widgets' comms, and its closes reach the kernel, as on a stock server."""
+    p = await page()
+    p.known_targets.add("jupyter.widget")
+    await p.request("comm_info_request", {"target_name": "jupyter.widget"})
+    comm_id = await widget_comm(p)
+    await until_seen(p, comm_id)
+    await p.send(
+        "comm_msg", {"comm_id": comm_id, "data": {"method": "update", "state": {"value": 2}}}
+    )
+    assert await p.eventually("got") == [{"method": "update", "state": {"value": 2}}]
+    await p.send("comm_close", {"comm_id": comm_id, "data": {}})
+    assert await p.eventually("widget._closed")
+    view = {"version_major": 2, "version_minor": 1, "model_id": comm_id}
+    outputs = await p.execute(f"display({{{VIEW!r}: {view!r}}}, raw=True)")
+    data = next(m for m in outputs if m["header"]["msg_type"] == "display_data")["content"]["data"]
+    assert "text/html" not in data  # its manager renders the view: no bridge markup

@@ -58,6 +58,7 @@ EXPOSE_APP_FLAG: dict[str, str | None] = {
     "lab": "--LabApp.expose_app_in_browser=True",
     "notebook": "--JupyterNotebookApp.expose_app_in_browser=True",
     "nbclassic": None,
+    "server": None,  # jupyter server alone (a Voila dashboard as its default_url)
 }
 
 #: User settings written into the server's private HOME before it starts: no news prompt,

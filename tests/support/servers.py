@@ -130,11 +130,15 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"jupyter {self.app} exited:\n{self.log_tail()}")
             try:
-                self.api("GET", "api/status")
+                self.answer()
                 return
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.1)  # polling a process that has no readiness event
         raise RuntimeError(f"jupyter {self.app} did not start:\n{self.log_tail()}")
+
+    def answer(self) -> None:
+        """A request that succeeds once the server is ready (raises URLError until then)."""
+        self.api("GET", "api/status")
 
     def stop(self) -> None:
         """SIGTERM (the server shuts its kernels down), then SIGKILL if it hangs."""

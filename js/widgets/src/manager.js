@@ -146,6 +146,19 @@ export class BridgeWidgetManager extends HTMLManager {
     return super.create_view(model, options);
   }
 
+  /**
+   * The kernel's widgets, as ManagerBase loads them (request_states), and their comms adopted:
+   * the bridge lets this page use a widget's comm once it has seen it open or a comm_info_reply
+   * has listed it, and widgets made while the kernel had no relay (a Voila page's, made before
+   * the page existed; a notebook's, run while no page was open) were never seen open. The kernel
+   * answers the comm_info_request first: it is sent first, on the same shell.
+   */
+  async _loadFromKernel() {
+    const adopted = this._get_comm_info();
+    await super._loadFromKernel();
+    await adopted.catch((/** @type {unknown} */ e) => console.warn("pycomm: no comm_info of the kernel's widgets:", e));
+  }
+
   /** Load the kernel's widgets again; one load for all who ask meanwhile. @returns {Promise<void>} */
   _reload() {
     this._reloading ??= this.host.ready
