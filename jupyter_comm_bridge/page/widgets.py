@@ -53,6 +53,7 @@ class PageWidgets:
         if msg.content(session.unpack).get("target_name") not in MANAGER_TARGETS:
             return False
         self.bridge_serves = False
+        self.captures = Captures()  # its own Output widgets capture from now on
         return True
 
 

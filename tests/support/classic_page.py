@@ -31,9 +31,11 @@ if TYPE_CHECKING:
     from .ui import ConsoleEntry, JupyterUI
 
 #: Console errors of a stock classic page, not caused by the page under test: the ipywidgets
-#: nbextension that the classic UI tries to load (404 here, then served as HTML).
+#: nbextension that the classic UI tries to load (404 here, then served as HTML), and Voila's
+#: (voila 0.5 enables ``voila/extension`` in nbconfig and ships no such file).
 KNOWN_CONSOLE_ERRORS: list[re.Pattern[str]] = [
     re.compile(r"nbextensions/widgets/notebook/js/extension\.js"),
+    re.compile(r"nbextensions/voila/extension(\.js)?\b"),
 ]
 
 #: What the classic UI logs when the kernel opens a comm for a target it doesn't know
