@@ -9,6 +9,7 @@ Notebook 7 pages.
 from __future__ import annotations
 
 import io
+import re
 import time
 from typing import Any
 
@@ -232,6 +233,8 @@ def test_jupyter_scatter_mosaic_and_quak_render_from_the_kernels_venv(
     assert nb.output(1, 'g[aria-label="dot"] circle').count() == 3
     # quak: the DataFrame's rows (an Arrow table from the kernel), then a filter to the kernel
     nb.wait_for_output(2, ".status-bar span", "3 rows", timeout=60)
+    # the count comes with the table's first query, the rows' cells with another one
+    nb.wait_for_output(2, "tbody tr >> nth=2", re.compile(r"cy\s*3"), timeout=30)
     shown = nb.output(2, "tbody tr").all_inner_texts()
     assert [row.split()[1:3] for row in shown] == [["ann", "1"], ["bob", "2"], ["cy", "3"]]
     brush(nb, 2, ".interval-x .overlay", 0.0, 0.3)
